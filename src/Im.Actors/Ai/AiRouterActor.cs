@@ -1,0 +1,65 @@
+using Akka.Actor;
+using Akka.Event;
+using Im.Actors.Groups;
+using Im.Actors.Storage;
+using Im.Contracts;
+
+namespace Im.Actors.Ai;
+
+/// <summary>
+/// One per node, in front of a pool of <see cref="AiCallerActor"/>s: at most
+/// <c>Ai__MaxConcurrency</c> calls in flight, the rest wait in a bounded queue. A caller that
+/// crashes is restarted by the default strategy and its record is failed, so none stays at 0.
+/// </summary>
+public sealed class AiRouterActor : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly AiSettings _settings;
+    private readonly ImStore _store;
+    private readonly Queue<AiCommands.Forward> _waiting = new();
+    private readonly Stack<IActorRef> _idle = new();
+    private readonly Func<IActorRef> _newCaller;
+    private int _callers;
+
+    public AiRouterActor(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout)
+    {
+        _settings = settings;
+        _store = store;
+        _newCaller = () => Context.ActorOf(AiCallerActor.Props(settings, store, client, groups, askTimeout), $"caller-{++_callers}");
+        Receive<AiCommands.Forward>(Enqueue);
+        Receive<AiCallerActor.Finished>(_ => Dispatch(Sender));
+    }
+
+    public static Props Props(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout) =>
+        Akka.Actor.Props.Create(() => new AiRouterActor(settings, store, client, groups, askTimeout));
+
+    private void Enqueue(AiCommands.Forward work)
+    {
+        if (_idle.Count > 0)
+        {
+            _idle.Pop().Tell(work);
+        }
+        else if (_callers < _settings.MaxConcurrency)
+        {
+            _newCaller().Tell(work);
+        }
+        else if (_waiting.Count < _settings.MaxQueued)
+        {
+            _waiting.Enqueue(work);
+        }
+        else
+        {
+            _log.Warning("AI queue full ({0} waiting); failing record {1}", _waiting.Count, work.RecordId);
+            _store.FailRecord(work.RecordId, $"{ErrorCodes.AiCallFailed}: AI queue full", null)
+                .PipeTo(Self, success: _ => new Ignored(), failure: _ => new Ignored());
+        }
+    }
+
+    private void Dispatch(IActorRef caller)
+    {
+        if (_waiting.TryDequeue(out var next)) caller.Tell(next);
+        else _idle.Push(caller);
+    }
+
+    private sealed record Ignored : ILocalOnly;
+}

@@ -1,0 +1,25 @@
+namespace Im.Actors.Ai;
+
+/// <summary>The <c>Ai__*</c> settings of DESIGN.md.</summary>
+public sealed class AiSettings
+{
+    public const string DefaultSystemPrompt =
+        "You are a medical consultation assistant in a group chat with a patient and their doctors. " +
+        "Answer the patient's latest message briefly and carefully, in the patient's language. " +
+        "Do not diagnose or prescribe; advise seeing a doctor in person when it matters.";
+
+    /// <summary>An OpenAI-compatible chat-completions URL; unset means the host's built-in stand-in.</summary>
+    public string? Endpoint { get; init; }
+    public string Model { get; init; } = "stand-in";
+    public string? ApiKey { get; init; }
+    public int TimeoutSeconds { get; init; } = 30;
+    public int MaxConcurrency { get; init; } = 64;
+    public string SystemPrompt { get; init; } = DefaultSystemPrompt;
+    public int ContextMessages { get; init; } = 20;
+    public string AssistantUserId { get; init; } = "ai_assistant_001";
+
+    /// <summary>Patients' messages waiting for a free caller beyond this are failed at once (4001), not queued without bound.</summary>
+    public int MaxQueued { get; init; } = 10_000;
+
+    public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
+}

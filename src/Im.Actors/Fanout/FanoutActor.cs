@@ -1,0 +1,113 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using Im.Actors.Storage;
+using Im.Contracts;
+using StackExchange.Redis;
+
+namespace Im.Actors.Fanout;
+
+public static class FanoutProtocol
+{
+    /// <summary>A session of <paramref name="UserId"/> on this node wants its user's pushes.</summary>
+    public sealed record Register(string UserId, IActorRef Session);
+
+    /// <summary>A frame for one connection, already serialized.</summary>
+    public sealed record Push(string Frame);
+}
+
+/// <summary>
+/// One per node. Consumes the store's events channel through a <see cref="ChannelMessageQueue"/>,
+/// which hands messages over one at a time in publish order (plain subscription handlers run
+/// concurrently and would reorder), and tells each local session of each recipient its frame.
+/// Telling from this single actor keeps a group's <c>seq</c> order on every connection.
+/// The store is the source of truth: pub/sub may drop an event, and a client catches up from history.
+/// </summary>
+public sealed class FanoutActor : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IConnectionMultiplexer _redis;
+    private readonly StoreKeys _keys;
+    private readonly Dictionary<string, HashSet<IActorRef>> _sessionsByUser = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, string> _userBySession = new();
+    private ChannelMessageQueue? _queue;
+
+    public FanoutActor(IConnectionMultiplexer redis, StoreKeys keys)
+    {
+        _redis = redis;
+        _keys = keys;
+        Receive<Subscribed>(s => _queue = s.Queue);
+        Receive<Status.Failure>(f => _log.Error(f.Cause, "Subscribing to the events channel failed; pushes stop until the host restarts"));
+        Receive<FanoutProtocol.Register>(Register);
+        Receive<Terminated>(t => Unregister(t.ActorRef));
+        Receive<Published>(p => Deliver(p.Payload));
+    }
+
+    public static Props Props(IConnectionMultiplexer redis, StoreKeys keys) => Akka.Actor.Props.Create(() => new FanoutActor(redis, keys));
+
+    protected override void PreStart()
+    {
+        var self = Self;
+        _redis.GetSubscriber().SubscribeAsync(_keys.Events).PipeTo(Self, success: queue =>
+        {
+            queue.OnMessage(message => self.Tell(new Published(message.Message!)));
+            return new Subscribed(queue);
+        });
+    }
+
+    protected override void PostStop() => _queue?.Unsubscribe();
+
+    private void Register(FanoutProtocol.Register register)
+    {
+        if (!_sessionsByUser.TryGetValue(register.UserId, out var sessions))
+            _sessionsByUser[register.UserId] = sessions = [];
+        if (sessions.Add(register.Session))
+        {
+            _userBySession[register.Session] = register.UserId;
+            Context.Watch(register.Session);
+        }
+    }
+
+    private void Unregister(IActorRef session)
+    {
+        if (!_userBySession.Remove(session, out var userId)) return;
+        var sessions = _sessionsByUser[userId];
+        sessions.Remove(session);
+        if (sessions.Count == 0) _sessionsByUser.Remove(userId);
+    }
+
+    private void Deliver(string payload)
+    {
+        StoredEvent? stored;
+        try
+        {
+            stored = JsonSerializer.Deserialize<StoredEvent>(payload, ImJson.Options);
+        }
+        catch (JsonException ex)
+        {
+            _log.Warning("Dropped an event that is not a stored message: {0}", ex.Message);
+            return;
+        }
+        if (stored is null) return;
+
+        var m = stored.Message;
+        string? plain = null, forSender = null;
+        foreach (var recipient in stored.Recipients)
+        {
+            if (!_sessionsByUser.TryGetValue(recipient, out var sessions)) continue;
+            var frame = recipient == m.FromUserId && stored.ClientMsgId is not null
+                ? forSender ??= Frame(m, stored.ClientMsgId)
+                : plain ??= Frame(m, null);
+            var push = new FanoutProtocol.Push(frame);
+            foreach (var session in sessions) session.Tell(push);
+        }
+    }
+
+    private static string Frame(StoredEventMessage m, string? clientMsgId) => m.MsgType == MessageTypes.AiReply
+        ? ImJson.Serialize(new AiReplyFrame(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, m.UserMessageId, m.CreatedAt))
+        : ImJson.Serialize(new MessageSentFrame(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, m.CreatedAt, clientMsgId));
+
+    private sealed record Subscribed(ChannelMessageQueue Queue) : ILocalOnly;
+
+    private sealed record Published(string Payload) : ILocalOnly;
+}

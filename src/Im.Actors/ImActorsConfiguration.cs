@@ -1,0 +1,55 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Im.Actors.Ai;
+using Im.Actors.Fanout;
+using Im.Actors.Groups;
+using Im.Actors.Queries;
+using Im.Actors.Storage;
+using Im.Actors.Users;
+using StackExchange.Redis;
+
+namespace Im.Actors;
+
+/// <summary>Registry key of the group shard region.</summary>
+public sealed class GroupRegion;
+
+/// <summary>Registry key of the user shard region.</summary>
+public sealed class UserRegion;
+
+/// <summary>What the actors need from the host, built once from configuration.</summary>
+public sealed record ImActorServices(
+    IConnectionMultiplexer Redis,
+    ImStore Store,
+    AiSettings Ai,
+    AiClient AiClient,
+    TimeSpan AskTimeout);
+
+/// <summary>Registration next to the actors; the host composes these in one place.</summary>
+public static class ImActorsConfiguration
+{
+    private const int MaxShards = 100;
+    private static readonly TimeSpan PassivateIdleAfter = TimeSpan.FromMinutes(2);
+
+    public static AkkaConfigurationBuilder AddGroupActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
+        builder.WithShardRegion<GroupRegion>("group",
+            (_, registry, _) => groupId => GroupActor.Props(groupId, services.Store, registry.Get<AiRouterActor>(),
+                services.AiClient.Endpoint, new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter)),
+            new GroupMessageExtractor(MaxShards),
+            new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false });
+
+    public static AkkaConfigurationBuilder AddUserActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
+        builder.WithShardRegion<UserRegion>("user",
+            (_, _, _) => _ => UserActor.Props(services.Store, PassivateIdleAfter),
+            new UserMessageExtractor(MaxShards),
+            new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false });
+
+    public static AkkaConfigurationBuilder AddNodeActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
+        builder.WithActors((system, registry) =>
+        {
+            registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
+            registry.Register<FanoutActor>(system.ActorOf(FanoutActor.Props(services.Redis, services.Store.Keys), "fanout"));
+            registry.Register<AiRouterActor>(system.ActorOf(
+                AiRouterActor.Props(services.Ai, services.Store, services.AiClient, registry.Get<GroupRegion>(), services.AskTimeout), "ai"));
+        });
+}

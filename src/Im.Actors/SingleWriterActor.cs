@@ -1,0 +1,68 @@
+using Akka.Actor;
+using Akka.Event;
+using Im.Contracts;
+using StackExchange.Redis;
+
+namespace Im.Actors;
+
+/// <summary>
+/// Runs one store write at a time. Commands that arrive meanwhile wait in the stash, so writes
+/// happen in the order the commands arrived, and the reply is sent only after the write is in
+/// the store. The actor never blocks: the write is a task piped back to it.
+/// </summary>
+public abstract class SingleWriterActor : ReceiveActor, IWithStash
+{
+    protected readonly ILoggingAdapter Log = Context.GetLogger();
+
+    public IStash Stash { get; set; } = null!;
+
+    /// <summary>The refusal to send for <paramref name="command"/>, typed as its asker expects.</summary>
+    protected abstract object Refusal(object command, ApiError error);
+
+    /// <summary>
+    /// Starts <paramref name="write"/> and waits for it. Its result is the reply and an optional step
+    /// to run on the actor's own thread before the reply goes out (to update state).
+    /// </summary>
+    protected void RunWrite(object command, Func<Task<WriteResult>> write)
+    {
+        var replyTo = Sender;
+        BecomeStacked(Writing);
+        write().PipeTo(Self,
+            success: result => new WriteFinished(replyTo, result),
+            failure: ex => new WriteFailed(replyTo, command, ex));
+    }
+
+    private void Writing()
+    {
+        Receive<WriteFinished>(finished =>
+        {
+            UnbecomeStacked();
+            finished.Result.Then?.Invoke();
+            finished.ReplyTo.Tell(finished.Result.Reply);
+            Stash.UnstashAll();
+        });
+        Receive<WriteFailed>(failed =>
+        {
+            UnbecomeStacked();
+            var error = ErrorFor(failed.Cause);
+            Log.Warning(failed.Cause, "{0} failed for {1}: {2}", failed.Command.GetType().Name, Self.Path.Name, error.Code);
+            failed.ReplyTo.Tell(Refusal(failed.Command, error));
+            Stash.UnstashAll();
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>A store that cannot be reached is a 503 the client may retry; anything else is a bug, a 500.</summary>
+    public static ApiError ErrorFor(Exception cause) => cause switch
+    {
+        AggregateException { InnerException: { } inner } => ErrorFor(inner),
+        RedisException or TimeoutException => Errors.StoreUnavailable,
+        _ => new ApiError(ErrorCodes.InternalError, "internal error"),
+    };
+
+    protected sealed record WriteResult(object Reply, Action? Then = null);
+
+    private sealed record WriteFinished(IActorRef ReplyTo, WriteResult Result) : ILocalOnly;
+
+    private sealed record WriteFailed(IActorRef ReplyTo, object Command, Exception Cause) : ILocalOnly;
+}

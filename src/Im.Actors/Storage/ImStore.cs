@@ -1,0 +1,226 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using Im.Contracts;
+using StackExchange.Redis;
+
+namespace Im.Actors.Storage;
+
+/// <summary>
+/// The whole storage plan over RESP: the same code talks to the embedded Garnet server and to
+/// Redis 7. Each write that a reply acknowledges is one script, done before the reply. Reads of a
+/// page cost O(log n + page): timelines are sorted sets scored by <c>seq</c> or record id.
+/// </summary>
+public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimeProvider clock)
+{
+    private IDatabase Db => redis.GetDatabase();
+
+    public StoreKeys Keys => keys;
+
+    public DateTimeOffset Now => clock.GetUtcNow();
+
+    public async Task<UserResponse?> CreateUser(string userId, string username, string role)
+    {
+        var now = Ids.FormatTime(Now);
+        var id = (long)await Db.ScriptEvaluateAsync(StoreScripts.CreateUser,
+            [keys.UserCounter, keys.User(userId)], [userId, username, role, now]);
+        return id < 0 ? null : new UserResponse(id, userId, username, role, now, now);
+    }
+
+    /// <summary>Creates the user unless it exists; used for the AI assistant at start-up.</summary>
+    public async Task EnsureUser(string userId, string username, string role)
+    {
+        if (!await Db.KeyExistsAsync(keys.User(userId)))
+            await CreateUser(userId, username, role);
+    }
+
+    public async Task<UserResponse?> GetUser(string userId) => ToUser(await Db.HashGetAllAsync(keys.User(userId)));
+
+    public Task<bool> UserExists(string userId) => Db.KeyExistsAsync(keys.User(userId));
+
+    public async Task<UserResponse?> UpdateUserRole(string userId, string role)
+    {
+        var updated = (long)await Db.ScriptEvaluateAsync(StoreScripts.UpdateUserRole,
+            [keys.User(userId)], [role, Ids.FormatTime(Now)]);
+        return updated == 0 ? null : await GetUser(userId);
+    }
+
+    public async Task<GroupResponse?> CreateGroup(string groupId, string name, string? description, string createdBy)
+    {
+        var now = Ids.FormatTime(Now);
+        var id = (long)await Db.ScriptEvaluateAsync(StoreScripts.CreateGroup,
+            [keys.GroupCounter, keys.Group(groupId), keys.GroupMembers(groupId)],
+            [groupId, name, description ?? "", description is null ? "0" : "1", createdBy, now, UserRoles.Doctor]);
+        return id < 0 ? null : new GroupResponse(id, groupId, name, description, createdBy, now, now);
+    }
+
+    public async Task<GroupResponse?> GetGroup(string groupId) => ToGroup(await Db.HashGetAllAsync(keys.Group(groupId)));
+
+    public Task<bool> GroupExists(string groupId) => Db.KeyExistsAsync(keys.Group(groupId));
+
+    public async Task<GroupSnapshot?> LoadGroup(string groupId)
+    {
+        var groupTask = Db.HashGetAllAsync(keys.Group(groupId));
+        var membersTask = Db.HashGetAllAsync(keys.GroupMembers(groupId));
+        var group = ToGroup(await groupTask);
+        if (group is null) return null;
+        var roles = (await membersTask).ToImmutableDictionary(e => (string)e.Name!, e => ParseMember((string)e.Name!, e.Value).Member.UserRole);
+        return new GroupSnapshot(group, roles);
+    }
+
+    /// <summary>Members by join order (which is <c>joined_at</c> order, ties broken by who joined first).</summary>
+    public async Task<IReadOnlyList<MemberResponse>> GetMembers(string groupId)
+    {
+        var entries = await Db.HashGetAllAsync(keys.GroupMembers(groupId));
+        return entries.Select(e => ParseMember((string)e.Name!, e.Value)).OrderBy(m => m.Order).Select(m => m.Member).ToList();
+    }
+
+    public async Task<AddMemberResult> AddMember(string groupId, string userId, string role)
+    {
+        var order = (long)await Db.ScriptEvaluateAsync(StoreScripts.AddMember,
+            [keys.Group(groupId), keys.GroupMembers(groupId)], [userId, role, Ids.FormatTime(Now)]);
+        return order switch
+        {
+            < 0 => AddMemberResult.NoGroup,
+            0 => AddMemberResult.AlreadyMember,
+            _ => AddMemberResult.Added,
+        };
+    }
+
+    public async Task<AppendedMessage> AppendMessage(NewMessage message)
+    {
+        var now = Now;
+        var createdAt = Ids.FormatTime(now);
+        var messageId = Ids.NewMessageId(now);
+        var (mode, recordId, url, userMessageId, duration) = message.Ai switch
+        {
+            AiRecordChange.Open open => ("create", Ids.NewRecordId(now), open.AiServiceUrl, "", ""),
+            AiRecordChange.Complete done => ("complete", done.RecordId, "", done.UserMessageId, done.DurationMs.ToString(CultureInfo.InvariantCulture)),
+            _ => ("none", "", "", "", ""),
+        };
+
+        // The event is serialized here with placeholders for id and seq, which only the script knows.
+        var template = new StoredEvent(message.Recipients.ToList(), message.ClientMsgId, new StoredEventMessage(
+            IdPlaceholder, SeqPlaceholder, messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content,
+            userMessageId == "" ? null : userMessageId, createdAt, createdAt));
+        var json = JsonSerializer.Serialize(template, ImJson.Options);
+        // Searching for the quoted name too makes a match inside a string value impossible: quotes there are escaped.
+        var idAt = json.IndexOf(IdMarker, StringComparison.Ordinal) + IdMarker.Length - PlaceholderLength;
+        var seqAt = json.IndexOf(SeqMarker, StringComparison.Ordinal) + SeqMarker.Length - PlaceholderLength;
+        var head = json[..idAt];
+        var middle = json[(idAt + PlaceholderLength)..seqAt];
+        var tail = json[(seqAt + PlaceholderLength)..];
+
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(StoreScripts.AppendMessage,
+            [
+                keys.MessageCounter, keys.Group(message.GroupId), keys.GroupMessages(message.GroupId), keys.Message(messageId),
+                keys.RecordCounter, recordId == "" ? keys.Prefix + "record:-" : keys.Record(recordId),
+                keys.GroupRecords(message.GroupId), keys.PendingRecords,
+            ],
+            [
+                messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content, createdAt, userMessageId,
+                mode, recordId, url, duration, keys.Events.ToString(), head, middle, tail,
+            ]))!;
+        var stored = new MessageResponse((long)result[0], messageId, message.GroupId, message.FromUserId, message.MsgType,
+            message.Content, (long)result[1], createdAt, createdAt);
+        return new AppendedMessage(stored, mode == "create" ? recordId : null, userMessageId == "" ? null : userMessageId);
+    }
+
+    private const long IdPlaceholder = 9_111_111_111_111_111_117;
+    private const long SeqPlaceholder = 9_111_111_111_111_111_119;
+    private const int PlaceholderLength = 19;
+    private const string IdMarker = "\"id\":9111111111111111117";
+    private const string SeqMarker = "\"seq\":9111111111111111119";
+
+    public async Task<MessageResponse?> GetMessage(string messageId) => ToMessage(await Db.HashGetAllAsync(keys.Message(messageId)));
+
+    /// <summary>A page of the group's messages, newest first by <c>seq</c>.</summary>
+    public async Task<(IReadOnlyList<MessageResponse> Messages, long Total)> ListMessages(string groupId, PageRequest page)
+    {
+        var timeline = keys.GroupMessages(groupId);
+        var totalTask = Db.SortedSetLengthAsync(timeline);
+        var ids = await Db.SortedSetRangeByRankAsync(timeline, page.Skip, page.Skip + page.PageSize - 1, Order.Descending);
+        return (await LoadMessages(ids), await totalTask);
+    }
+
+    /// <summary>Up to <paramref name="count"/> messages with <c>seq</c> at most <paramref name="uptoSeq"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<MessageResponse>> RecentMessages(string groupId, long uptoSeq, int count)
+    {
+        var ids = await Db.SortedSetRangeByScoreAsync(keys.GroupMessages(groupId), double.NegativeInfinity, uptoSeq,
+            Exclude.None, Order.Descending, 0, count);
+        Array.Reverse(ids);
+        return await LoadMessages(ids);
+    }
+
+    public async Task<AiInteractionResponse?> GetRecord(string recordId) => ToRecord(await Db.HashGetAllAsync(keys.Record(recordId)));
+
+    /// <summary>A page of the group's AI interaction records, newest first.</summary>
+    public async Task<(IReadOnlyList<AiInteractionResponse> Records, long Total)> ListRecords(string groupId, PageRequest page)
+    {
+        var index = keys.GroupRecords(groupId);
+        var totalTask = Db.SortedSetLengthAsync(index);
+        var ids = await Db.SortedSetRangeByRankAsync(index, page.Skip, page.Skip + page.PageSize - 1, Order.Descending);
+        var records = await Task.WhenAll(ids.Select(id => Db.HashGetAllAsync(keys.Record(id!))));
+        return (records.Select(ToRecord).OfType<AiInteractionResponse>().ToList(), await totalTask);
+    }
+
+    /// <summary>Marks a record still at status 0 as failed. Returns false if it was already closed.</summary>
+    public async Task<bool> FailRecord(string recordId, string errorMessage, long? durationMs)
+    {
+        var failed = (long)await Db.ScriptEvaluateAsync(StoreScripts.FailRecord,
+            [keys.Record(recordId), keys.PendingRecords],
+            [errorMessage, durationMs?.ToString(CultureInfo.InvariantCulture) ?? "", Ids.FormatTime(Now), recordId]);
+        return failed == 1;
+    }
+
+    public async Task<IReadOnlyList<string>> PendingRecordIds() =>
+        (await Db.SetMembersAsync(keys.PendingRecords)).Select(v => (string)v!).ToList();
+
+    private async Task<IReadOnlyList<MessageResponse>> LoadMessages(RedisValue[] ids)
+    {
+        var hashes = await Task.WhenAll(ids.Select(id => Db.HashGetAllAsync(keys.Message((string)id!))));
+        return hashes.Select(ToMessage).OfType<MessageResponse>().ToList();
+    }
+
+    private static (long Order, MemberResponse Member) ParseMember(string userId, RedisValue value)
+    {
+        var parts = ((string)value!).Split('|', 3);
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), new MemberResponse(userId, parts[1], parts[2]));
+    }
+
+    private static UserResponse? ToUser(HashEntry[] entries)
+    {
+        if (entries.Length == 0) return null;
+        var f = entries.ToStringDictionary();
+        return new UserResponse(long.Parse(f["id"], CultureInfo.InvariantCulture), f["user_id"], f["username"], f["user_role"],
+            f["created_at"], f["updated_at"]);
+    }
+
+    private static GroupResponse? ToGroup(HashEntry[] entries)
+    {
+        if (entries.Length == 0) return null;
+        var f = entries.ToStringDictionary();
+        return new GroupResponse(long.Parse(f["id"], CultureInfo.InvariantCulture), f["group_id"], f["group_name"],
+            f.GetValueOrDefault("description"), f["created_by"], f["created_at"], f["updated_at"]);
+    }
+
+    private static MessageResponse? ToMessage(HashEntry[] entries)
+    {
+        if (entries.Length == 0) return null;
+        var f = entries.ToStringDictionary();
+        return new MessageResponse(long.Parse(f["id"], CultureInfo.InvariantCulture), f["message_id"], f["group_id"],
+            f["from_user_id"], f["msg_type"], f["msg_content"], long.Parse(f["seq"], CultureInfo.InvariantCulture),
+            f["created_at"], f["updated_at"]);
+    }
+
+    private static AiInteractionResponse? ToRecord(HashEntry[] entries)
+    {
+        if (entries.Length == 0) return null;
+        var f = entries.ToStringDictionary();
+        return new AiInteractionResponse(long.Parse(f["id"], CultureInfo.InvariantCulture), f["record_id"], f["group_id"],
+            f["user_message_id"], f.GetValueOrDefault("ai_message_id"), f["ai_service_url"],
+            int.Parse(f["status"], CultureInfo.InvariantCulture),
+            f.TryGetValue("duration_ms", out var duration) ? long.Parse(duration, CultureInfo.InvariantCulture) : null,
+            f.GetValueOrDefault("error_message"), f["created_at"], f["updated_at"]);
+    }
+}

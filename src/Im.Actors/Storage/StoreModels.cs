@@ -1,0 +1,56 @@
+using System.Collections.Immutable;
+using Im.Contracts;
+
+namespace Im.Actors.Storage;
+
+/// <summary>What a GroupActor loads when it starts: the group and who is in it with which group role.</summary>
+public sealed record GroupSnapshot(GroupResponse Group, ImmutableDictionary<string, string> MemberRoles);
+
+/// <summary>A message to append. <paramref name="Ai"/> says what the append does to an AI interaction record.</summary>
+public sealed record NewMessage(
+    string GroupId,
+    string FromUserId,
+    string MsgType,
+    string Content,
+    IReadOnlyCollection<string> Recipients,
+    string? ClientMsgId,
+    AiRecordChange Ai);
+
+public abstract record AiRecordChange
+{
+    private AiRecordChange() { }
+
+    public static readonly AiRecordChange None = new NoChange();
+
+    /// <summary>The message is a patient's: open a record at status 0 in the same step.</summary>
+    public sealed record Open(string AiServiceUrl) : AiRecordChange;
+
+    /// <summary>The message is the AI's reply: close the record at status 1 in the same step.</summary>
+    public sealed record Complete(string RecordId, string UserMessageId, long DurationMs) : AiRecordChange;
+
+    private sealed record NoChange : AiRecordChange;
+}
+
+public sealed record AppendedMessage(MessageResponse Message, string? OpenedRecordId, string? UserMessageId);
+
+/// <summary>The fan-out event, as published on the events channel.</summary>
+public sealed record StoredEvent(IReadOnlyList<string> Recipients, string? ClientMsgId, StoredEventMessage Message);
+
+public sealed record StoredEventMessage(
+    long Id,
+    long Seq,
+    string MessageId,
+    string GroupId,
+    string FromUserId,
+    string MsgType,
+    string MsgContent,
+    string? UserMessageId,
+    string CreatedAt,
+    string UpdatedAt);
+
+public enum AddMemberResult
+{
+    Added,
+    AlreadyMember,
+    NoGroup,
+}

@@ -1,0 +1,51 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Im.Actors.Storage;
+using Im.Contracts;
+using static Im.Actors.Users.UserCommands;
+
+namespace Im.Actors.Users;
+
+/// <summary>The single writer of one user: creation and role changes, one at a time.</summary>
+public sealed class UserActor : SingleWriterActor
+{
+    private readonly ImStore _store;
+
+    public UserActor(ImStore store, TimeSpan passivateAfter)
+    {
+        _store = store;
+        Context.SetReceiveTimeout(passivateAfter);
+        Receive<CreateUser>(command => RunWrite(command, async () =>
+        {
+            var user = await _store.CreateUser(command.UserId, command.Username, command.UserRole);
+            return new WriteResult(user is null
+                ? Outcome<UserResponse>.Fail(ErrorCodes.InternalError, "user id already taken")
+                : Outcome<UserResponse>.Ok(user));
+        }));
+        Receive<UpdateUserRole>(command => RunWrite(command, async () =>
+        {
+            var user = await _store.UpdateUserRole(command.UserId, command.UserRole);
+            // An unknown user leaves no entity behind.
+            return user is null
+                ? new WriteResult(Outcome<UserResponse>.Fail(Errors.UserNotFound), Passivate)
+                : new WriteResult(Outcome<UserResponse>.Ok(user));
+        }));
+        Receive<ReceiveTimeout>(_ => Passivate());
+    }
+
+    public static Props Props(ImStore store, TimeSpan passivateAfter) =>
+        Akka.Actor.Props.Create(() => new UserActor(store, passivateAfter));
+
+    private void Passivate()
+    {
+        Context.SetReceiveTimeout(null);
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
+
+    protected override object Refusal(object command, ApiError error) => Outcome<UserResponse>.Fail(error);
+}
+
+public sealed class UserMessageExtractor(int maxShards = 100) : HashCodeMessageExtractor(maxShards)
+{
+    public override string? EntityId(object message) => message is IWithUserId command ? command.UserId : null;
+}

@@ -1,0 +1,61 @@
+using System.Text.Json.Serialization;
+
+namespace Im.Contracts;
+
+/// <summary>Frame types of spec section 4 and DESIGN.md.</summary>
+public static class FrameTypes
+{
+    public const string Connected = "connected";
+    public const string SendMessage = "send_message";
+    public const string MessageSent = "message_sent";
+    public const string AiReply = "ai_reply";
+    public const string Ping = "ping";
+    public const string Pong = "pong";
+    public const string Error = "error";
+}
+
+/// <summary>Client → server <c>send_message</c>; <c>client_msg_id</c> is optional and echoed to the sender.</summary>
+public sealed record SendMessageFrame(string GroupId, string Content, string? ClientMsgId);
+
+public sealed record ConnectedFrame(string UserId)
+{
+    public string Type => FrameTypes.Connected;
+}
+
+public sealed record PongFrame
+{
+    public string Type => FrameTypes.Pong;
+}
+
+public sealed record ErrorFrame(string Code, string Message)
+{
+    public string Type => FrameTypes.Error;
+}
+
+public sealed record MessageSentFrame(
+    long Id,
+    long Seq,
+    string MessageId,
+    string GroupId,
+    string FromUserId,
+    string MsgType,
+    string Content,
+    string CreatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMsgId)
+{
+    public string Type => FrameTypes.MessageSent;
+}
+
+public sealed record AiReplyFrame(
+    long Id,
+    long Seq,
+    string MessageId,
+    string GroupId,
+    string FromUserId,
+    string MsgType,
+    string Content,
+    string? UserMessageId,
+    string CreatedAt)
+{
+    public string Type => FrameTypes.AiReply;
+}

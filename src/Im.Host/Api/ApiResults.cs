@@ -1,0 +1,32 @@
+using Im.Actors;
+using Im.Contracts;
+
+namespace Im.Host.Api;
+
+/// <summary>The one place where business codes become HTTP status codes.</summary>
+public static class ApiResults
+{
+    public static int StatusFor(string code) => code switch
+    {
+        ErrorCodes.UserNotFound or ErrorCodes.NotMember or ErrorCodes.GroupNotFound
+            or ErrorCodes.MessageNotFound or ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
+        ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
+        ErrorCodes.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
+        ErrorCodes.ServiceUnavailable => StatusCodes.Status503ServiceUnavailable,
+        ErrorCodes.InternalError => StatusCodes.Status500InternalServerError,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
+    public static IResult Error(ApiError error) =>
+        Results.Json(ErrorResponse.From(error), ImJson.Options, statusCode: StatusFor(error.Code));
+
+    public static IResult Error(string code, string message) => Error(new ApiError(code, message));
+
+    public static IResult Ok<T>(T value) => Results.Json(value, ImJson.Options);
+
+    public static IResult From<T>(Outcome<T> outcome) where T : class =>
+        outcome.Error is { } error ? Error(error) : Ok(outcome.Value!);
+
+    public static readonly ApiError Unavailable = new(ErrorCodes.ServiceUnavailable, "the service is not ready or did not answer in time, try again");
+}

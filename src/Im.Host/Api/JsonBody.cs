@@ -1,0 +1,47 @@
+using System.Text.Json;
+using Im.Contracts;
+
+namespace Im.Host.Api;
+
+/// <summary>
+/// Reads a request body as JSON by hand, so that a wrong content type, malformed JSON or a wrong
+/// field type gets the spec's error body instead of ASP.NET's own.
+/// </summary>
+public static class JsonBody
+{
+    private const int MaxBytes = 64 * 1024;
+
+    public static async Task<(JsonDocument? Document, IResult? Error)> Read(HttpRequest request, CancellationToken cancellation)
+    {
+        if (!request.HasJsonContentType())
+            return (null, ApiResults.Error(ErrorCodes.UnsupportedMediaType, "Content-Type must be application/json"));
+        if (request.ContentLength > MaxBytes)
+            return (null, ApiResults.Error(ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes")));
+        try
+        {
+            using var limited = new MemoryStream();
+            await request.Body.CopyToAsync(limited, cancellation);
+            if (limited.Length > MaxBytes)
+                return (null, ApiResults.Error(ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes")));
+            limited.Position = 0;
+            return (await JsonDocument.ParseAsync(limited, cancellationToken: cancellation), null);
+        }
+        catch (JsonException)
+        {
+            return (null, ApiResults.Error(ErrorCodes.InvalidParameter, "the body is not valid JSON"));
+        }
+    }
+
+    /// <summary>Reads the body and hands the parsed request to <paramref name="handle"/>, or answers the first error.</summary>
+    public static async Task<IResult> Handle<T>(HttpRequest request, Func<JsonElement, Parsed<T>> parse,
+        Func<T, Task<IResult>> handle, CancellationToken cancellation) where T : class
+    {
+        var (document, error) = await Read(request, cancellation);
+        if (error is not null) return error;
+        using (document)
+        {
+            var parsed = parse(document!.RootElement);
+            return parsed.Error is { } invalid ? ApiResults.Error(invalid) : await handle(parsed.Value!);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Im.Actors.Groups;
+using Im.Actors.Queries;
+using Im.Contracts;
+
+namespace Im.Host.Api;
+
+/// <summary>Spec 2.3: messages.</summary>
+public static class MessageApi
+{
+    public static void MapMessageApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/message");
+        api.MapPost("/send", Send);
+        api.MapGet("/list", List);
+        api.MapGet("/{message_id}", Get);
+    }
+
+    private static async Task<IResult> Send(HttpContext context, ActorGateway actors, CancellationToken cancellation)
+    {
+        if (CallerIdentity.Of(context) is not { } sender) return CallerIdentity.Missing(context);
+        return await JsonBody.Handle(context.Request, RequestReader.SendMessage,
+            body => actors.AskGroup<MessageResponse>(new GroupCommands.SendMessage(body.GroupId, sender, body.Content, null), cancellation),
+            cancellation);
+    }
+
+    private static async Task<IResult> List(HttpRequest request, ActorGateway actors, CancellationToken cancellation)
+    {
+        var query = request.Query;
+        var groupId = query["group_id"].ToString();
+        if (RequestReader.CheckGroupIdQuery(groupId) is { } invalid) return ApiResults.Error(invalid);
+        var paging = RequestReader.Paging(query["page"].FirstOrDefault(), query["page_size"].FirstOrDefault());
+        if (paging.Error is { } badPage) return ApiResults.Error(badPage);
+        return await actors.Query<MessageListResponse>(new Queries.ListMessages(groupId, paging.Value!), cancellation);
+    }
+
+    private static async Task<IResult> Get(string message_id, ActorGateway actors, CancellationToken cancellation) =>
+        RequestReader.CheckId("message_id", message_id) is { } invalid
+            ? ApiResults.Error(invalid)
+            : await actors.Query<MessageResponse>(new Queries.GetMessage(message_id), cancellation);
+}
