@@ -40,9 +40,7 @@ public static class ErrorHandling
                 >= 500 => (ErrorCodes.InternalError, "internal error"),
                 _ => (ErrorCodes.InvalidParameter, "bad request"),
             };
-            var status = context.Response.StatusCode;
             await ApiResults.Error(code, message).ExecuteAsync(context);
-            context.Response.StatusCode = status;
         });
 
         app.Use(async (context, next) =>
