@@ -15,9 +15,12 @@ public sealed class HostProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _output = new();
     private Process? _process;
 
-    private HostProcess(Dictionary<string, string> environment, int port)
+    private readonly string _readyPath;
+
+    private HostProcess(Dictionary<string, string> environment, int port, string readyPath)
     {
         _environment = environment;
+        _readyPath = readyPath;
         Port = port;
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
@@ -32,7 +35,9 @@ public sealed class HostProcess : IAsyncDisposable
     public string Output => string.Join('\n', _output);
 
     /// <param name="environment">Settings by their environment names, e.g. <c>Ai__Endpoint</c>.</param>
-    public static async Task<HostProcess> Start(IDictionary<string, string> environment, int? port = null)
+    /// <param name="readyPath">What must answer 200 before the host counts as started.</param>
+    public static async Task<HostProcess> Start(IDictionary<string, string> environment, int? port = null,
+        string readyPath = "/health/ready")
     {
         var settings = new Dictionary<string, string>(environment)
         {
@@ -40,7 +45,7 @@ public sealed class HostProcess : IAsyncDisposable
             ["DOTNET_gcServer"] = "0",
         };
         settings.TryAdd("Im__DataDir", Directory.CreateTempSubdirectory("im-data-").FullName);
-        var host = new HostProcess(settings, port ?? Ports.FreeLoopbackPort());
+        var host = new HostProcess(settings, port ?? Ports.FreeLoopbackPort(), readyPath);
         await host.Launch();
         return host;
     }
@@ -68,7 +73,7 @@ public sealed class HostProcess : IAsyncDisposable
             if (_process.HasExited) throw new InvalidOperationException($"Im.Host exited with {_process.ExitCode}:\n{Output}");
             try
             {
-                using var response = await Http.GetAsync("/health/ready");
+                using var response = await Http.GetAsync(_readyPath);
                 return response.StatusCode == HttpStatusCode.OK;
             }
             catch (HttpRequestException)
