@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, builds once, runs every test project, and ends
+# with one line "N passed, N failed" summed over all of them. Exits non-zero on any failure.
+# Servers (redis-server, the host, the stand-in AI) are started and stopped by the tests themselves.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test] %s\n' "$*"; }
+
+# redis-server: Debian's package; the Redis store specs and end-to-end tests start their own.
+if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
+  log "installing redis-server"
+  if [ "$(id -u)" -ne 0 ]; then
+    log "redis-server is missing and this is not root: install it with 'sudo apt-get install redis-server'"
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null || { log "apt-get install redis-server failed"; exit 1; }
+  # The package starts a system-wide server on 6379; the tests use their own on free ports.
+  (systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || pkill -x redis-server) >/dev/null 2>&1 || true
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+log "building"
+if ! dotnet build ImAkka.sln -c Release -nologo -v q -clp:ErrorsOnly; then
+  log "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+passed=0
+failed=0
+for project in tests/*/*.csproj; do
+  name=$(basename "$project" .csproj)
+  grep -q 'Microsoft.NET.Test.Sdk' "$project" || continue
+  log "running $name"
+  timeout 1200 dotnet test "$project" -c Release --no-build -nologo \
+    --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
+    --blame-hang-timeout 5m -- RunConfiguration.TreatNoTestsAsError=true
+  status=$?
+  trx="$results/$name.trx"
+  if [ -f "$trx" ]; then
+    counters=$(grep -o '<Counters [^>]*>' "$trx")
+    p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+    f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+    # A run that crashed or hung can report no failed test; count it as one.
+    if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  else
+    log "$name produced no results (exit $status)"
+    failed=$((failed + 1))
+  fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
