@@ -19,12 +19,18 @@ public static class JsonBody
             return (null, ApiResults.Error(ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes")));
         try
         {
-            using var limited = new MemoryStream();
-            await request.Body.CopyToAsync(limited, cancellation);
-            if (limited.Length > MaxBytes)
-                return (null, ApiResults.Error(ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes")));
-            limited.Position = 0;
-            return (await JsonDocument.ParseAsync(limited, cancellationToken: cancellation), null);
+            using var body = new MemoryStream();
+            var buffer = new byte[8192];
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, cancellation)) > 0)
+            {
+                // Chunked bodies have no Content-Length: stop reading as soon as the limit is passed.
+                if (body.Length + read > MaxBytes)
+                    return (null, ApiResults.Error(ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes")));
+                body.Write(buffer, 0, read);
+            }
+            body.Position = 0;
+            return (await JsonDocument.ParseAsync(body, cancellationToken: cancellation), null);
         }
         catch (JsonException)
         {
