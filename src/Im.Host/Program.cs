@@ -1,6 +1,7 @@
 using Im.Host.Config;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from beside the binary, whatever directory the host is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 await builder.AddImHost();
 var app = builder.Build();
 app.MapImHost();
