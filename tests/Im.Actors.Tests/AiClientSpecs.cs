@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Im.Actors.Ai;
+using Im.Actors.Tests.Support;
+using Im.Contracts;
+using Im.TestSupport;
+
+namespace Im.Actors.Tests;
+
+/// <summary>The stand-in AI server for a test class.</summary>
+public sealed class AiServerFixture : IAsyncLifetime
+{
+    public StandInAiServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await StandInAiServer.Start();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>The AI client against a real HTTP server that answers the way the last message asks it to.</summary>
+public sealed class AiClientSpecs(AiServerFixture fixture) : IClassFixture<AiServerFixture>
+{
+    private const string Prompt = "You are a test assistant.";
+
+    private AiClient Client(int timeoutSeconds = 10, string? url = null) =>
+        new(new AiSettings { Model = "test-model", TimeoutSeconds = timeoutSeconds, SystemPrompt = Prompt },
+            new FixedAiEndpoint(url ?? fixture.Server.Url));
+
+    private static IReadOnlyList<ChatMessage> Ask(string question) =>
+        [new ChatMessage("system", Prompt), new ChatMessage("user", question)];
+
+    private static AiCallResult.Failed Failed(string code, AiCallResult result)
+    {
+        var failed = Assert.IsType<AiCallResult.Failed>(result);
+        Assert.Equal(code, failed.Code);
+        Assert.StartsWith(code + ": ", failed.ErrorMessage, StringComparison.Ordinal);
+        return failed;
+    }
+
+    [Fact]
+    public async Task Should_return_the_answer()
+    {
+        var result = await Client().Complete(Ask("我头疼怎么办"));
+
+        var answered = Assert.IsType<AiCallResult.Answered>(result);
+        Assert.Equal("AI: 我头疼怎么办", answered.Content);
+        Assert.True(answered.DurationMs >= 0);
+    }
+
+    [Fact]
+    public async Task Should_send_model_stream_false_and_the_messages_in_order()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var context = new[]
+        {
+            new MessageResponse(1, "msg_1", "g", "patient", MessageTypes.Text, "first " + marker, 1, "t", "t"),
+            new MessageResponse(2, "msg_2", "g", "ai_assistant_001", MessageTypes.AiReply, "reply", 2, "t", "t"),
+            new MessageResponse(3, "msg_3", "g", "doctor", MessageTypes.Text, "last", 3, "t", "t"),
+        };
+
+        Assert.IsType<AiCallResult.Answered>(await Client().Complete(AiClient.BuildMessages(Prompt, context)));
+
+        var body = fixture.Server.Requests.Single(r => r.ToJsonString().Contains(marker, StringComparison.Ordinal));
+        Assert.Equal("test-model", (string?)body["model"]);
+        Assert.False((bool)body["stream"]!);
+        var messages = body["messages"]!.AsArray().Select(m => ((string?)m!["role"], (string?)m["content"])).ToList();
+        Assert.Equal([("system", Prompt), ("user", "first " + marker), ("assistant", "reply"), ("user", "last")], messages);
+    }
+
+    [Fact]
+    public void Should_build_messages_with_the_system_prompt_first()
+    {
+        var messages = AiClient.BuildMessages("prompt", [
+            new MessageResponse(1, "m1", "g", "ai", MessageTypes.AiReply, "a", 1, "t", "t"),
+            new MessageResponse(2, "m2", "g", "p", MessageTypes.Image, "i", 2, "t", "t"),
+        ]);
+
+        Assert.Equal([new ChatMessage("system", "prompt"), new ChatMessage("assistant", "a"), new ChatMessage("user", "i")], messages);
+    }
+
+    [Fact]
+    public async Task Should_fail_with_4001_on_http_error()
+    {
+        var failed = Failed(ErrorCodes.AiCallFailed, await Client().Complete(Ask("private symptoms #http500")));
+
+        Assert.DoesNotContain("private symptoms", failed.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_fail_with_4002_when_no_answer_in_time()
+    {
+        var watch = Stopwatch.StartNew();
+
+        var failed = Failed(ErrorCodes.AiTimeout, await Client(timeoutSeconds: 1).Complete(Ask("wait #slow")));
+
+        Assert.True(watch.Elapsed < StandInAiServer.SlowDelay / 2, $"took {watch.Elapsed}");
+        Assert.InRange(failed.DurationMs, 900, 5_000);
+    }
+
+    [Theory]
+    [InlineData("#malformed")]
+    [InlineData("#nochoices")]
+    public async Task Should_fail_with_4003_on_a_bad_answer(string marker) =>
+        Failed(ErrorCodes.AiBadResponse, await Client().Complete(Ask("question " + marker)));
+
+    [Fact]
+    public async Task Should_cut_a_long_answer_to_5000_characters()
+    {
+        var answered = Assert.IsType<AiCallResult.Answered>(await Client().Complete(Ask("tell me everything #long")));
+
+        Assert.Equal(new string('长', Limits.ContentMax), answered.Content);
+    }
+
+    [Fact]
+    public async Task Should_fail_with_4001_when_unreachable()
+    {
+        var url = $"http://127.0.0.1:{Ports.FreeLoopbackPort()}/v1/chat/completions";
+
+        Failed(ErrorCodes.AiCallFailed, await Client(url: url).Complete(Ask("anyone there?")));
+    }
+}

@@ -1,0 +1,366 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.TestKit;
+using Im.Actors.Ai;
+using Im.Actors.Groups;
+using Im.Actors.Storage;
+using Im.Actors.Tests.Support;
+using Im.Contracts;
+using Im.TestSupport;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+using static Im.Actors.Groups.GroupCommands;
+
+namespace Im.Actors.Tests;
+
+/// <summary>
+/// The GroupActor over a real store (embedded Garnet), with a probe as the AI router and another
+/// as its parent (the shard). Messages are serialized on every send, as they would be between nodes.
+/// </summary>
+public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<GarnetStoreServer>
+{
+    private const string Config = """
+        akka.actor.serialize-messages = on
+        akka.loglevel = WARNING
+        """;
+    private const string AssistantId = "ai_assistant_001";
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private static readonly IAiEndpoint Endpoint = new FixedAiEndpoint("http://127.0.0.1:9/v1/chat/completions");
+
+    private readonly GarnetStoreServer _server;
+    private readonly ImStore _store;
+    private readonly TestProbe _aiRouter;
+    private readonly TestProbe _shard;
+    private readonly string _groupId = Ids.NewGroupId(DateTimeOffset.UtcNow);
+
+    public GroupActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(Config, output: output)
+    {
+        _server = server;
+        _store = server.NewStore();
+        _aiRouter = CreateTestProbe("ai-router");
+        _shard = CreateTestProbe("shard");
+    }
+
+    private IActorRef StartGroup(string? groupId = null, TimeSpan? passivateAfter = null, ImStore? store = null) =>
+        Sys.ActorOf(ShardStandIn.Props(
+            GroupActor.Props(groupId ?? _groupId, store ?? _store, _aiRouter.Ref, Endpoint,
+                new GroupActorSettings(AssistantId, passivateAfter ?? TimeSpan.FromMinutes(1))),
+            _shard.Ref));
+
+    // A probe, not Ask's temporary actor, so the reply is serialized on its way back too.
+    private async Task<Outcome<T>> Ask<T>(IActorRef group, object command) where T : class
+    {
+        var replyTo = CreateTestProbe();
+        group.Tell(command, replyTo.Ref);
+        return await replyTo.ExpectMsgAsync<Outcome<T>>(AskTimeout);
+    }
+
+    private static T Ok<T>(Outcome<T> outcome) where T : class
+    {
+        Assert.Null(outcome.Error);
+        return Assert.IsType<T>(outcome.Value);
+    }
+
+    private static void Refused<T>(string code, Outcome<T> outcome) where T : class
+    {
+        Assert.Null(outcome.Value);
+        Assert.Equal(code, outcome.Error?.Code);
+    }
+
+    /// <summary>A group made through the actor, by a creator who exists, with the given members added through it too.</summary>
+    private async Task<IActorRef> GroupWith(params (string User, string SystemRole, string GroupRole)[] members)
+    {
+        await _store.CreateUser("creator", "Dr. Creator", UserRoles.Doctor);
+        var group = StartGroup();
+        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "Cardiology", null, "creator")));
+        foreach (var (user, systemRole, groupRole) in members)
+        {
+            await _store.CreateUser(user, user, systemRole);
+            Assert.Equal(AddMemberResponse.Added, Ok(await Ask<AddMemberResponse>(group, new AddMember(_groupId, user, groupRole))));
+        }
+        return group;
+    }
+
+    private async Task<MessageResponse> Send(IActorRef group, string sender, string content) =>
+        Ok(await Ask<MessageResponse>(group, new SendMessage(_groupId, sender, content, null)));
+
+    [Fact]
+    public void Should_serialize_every_message() => Assert.True(Sys.Settings.SerializeAllMessages);
+
+    // ---- creating ----
+
+    [Fact]
+    public async Task Should_create_group_with_creator_as_doctor()
+    {
+        // The creator's system role does not matter: in the group the creator is a DOCTOR.
+        await _store.CreateUser("creator", "张医生", UserRoles.Patient);
+        var group = StartGroup();
+
+        var created = Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "心内科", "咨询", "creator")));
+
+        Assert.Equal((_groupId, "心内科", "咨询", "creator"), (created.GroupId, created.GroupName, created.Description, created.CreatedBy));
+        Assert.Equal(created, await _store.GetGroup(_groupId));
+        Assert.Equal([("creator", UserRoles.Doctor)], (await _store.GetMembers(_groupId)).Select(m => (m.UserId, m.UserRole)));
+        var message = await Send(group, "creator", "欢迎");
+        Assert.Equal(1, message.Seq);
+        Assert.Empty(await _store.PendingRecordIds());
+    }
+
+    [Fact]
+    public async Task Should_refuse_create_when_creator_unknown()
+    {
+        var group = StartGroup();
+
+        Refused(ErrorCodes.UserNotFound, await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "nobody")));
+
+        Assert.False(await _store.GroupExists(_groupId));
+        await _shard.ExpectMsgAsync<Passivate>();
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_create_a_group_that_exists()
+    {
+        var group = await GroupWith();
+
+        var again = await Ask<GroupResponse>(group, new CreateGroup(_groupId, "other", null, "creator"));
+
+        Assert.NotNull(again.Error);
+        Assert.Equal("Cardiology", (await _store.GetGroup(_groupId))!.GroupName);
+    }
+
+    [Fact]
+    public async Task Should_answer_3001_for_unknown_group()
+    {
+        await _store.CreateUser("someone", "s", UserRoles.Patient);
+        var group = StartGroup();
+
+        Refused(ErrorCodes.GroupNotFound, await Ask<MessageResponse>(group, new SendMessage(_groupId, "someone", "hi", null)));
+        await _shard.ExpectMsgAsync<Passivate>();
+        Refused(ErrorCodes.GroupNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "someone", UserRoles.Patient)));
+        Refused(ErrorCodes.GroupNotFound, await Ask<MessageResponse>(group, new StoreAiReply(_groupId, "record_x", "msg_x", "a", 1)));
+
+        var db = _server.Redis.GetDatabase();
+        Assert.False(await db.KeyExistsAsync(_store.Keys.Group(_groupId)));
+        Assert.False(await db.KeyExistsAsync(_store.Keys.GroupMembers(_groupId)));
+        Assert.False(await db.KeyExistsAsync(_store.Keys.GroupMessages(_groupId)));
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+    }
+
+    // ---- members ----
+
+    [Fact]
+    public async Task Should_add_members_once()
+    {
+        var group = await GroupWith();
+        await _store.CreateUser("patient", "p", UserRoles.Patient);
+
+        Ok(await Ask<AddMemberResponse>(group, new AddMember(_groupId, "patient", UserRoles.Patient)));
+        Refused(ErrorCodes.AlreadyMember, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "patient", UserRoles.Doctor)));
+        Refused(ErrorCodes.AlreadyMember, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "creator", UserRoles.Patient)));
+        Refused(ErrorCodes.UserNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "nobody", UserRoles.Patient)));
+
+        Assert.Equal([("creator", UserRoles.Doctor), ("patient", UserRoles.Patient)],
+            (await _store.GetMembers(_groupId)).Select(m => (m.UserId, m.UserRole)));
+        Assert.Equal(1, (await Send(group, "patient", "hello")).Seq);
+    }
+
+    [Fact]
+    public async Task Should_reject_sender_who_is_not_a_member()
+    {
+        var group = await GroupWith();
+        await _store.CreateUser("outsider", "o", UserRoles.Patient);
+
+        Refused(ErrorCodes.NotMember, await Ask<MessageResponse>(group, new SendMessage(_groupId, "outsider", "let me in", null)));
+
+        Assert.Equal(0, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
+    }
+
+    [Fact]
+    public async Task Should_reject_unknown_sender_with_2001()
+    {
+        var group = await GroupWith();
+
+        Refused(ErrorCodes.UserNotFound, await Ask<MessageResponse>(group, new SendMessage(_groupId, "ghost", "boo", null)));
+
+        Assert.Equal(0, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
+    }
+
+    [Fact]
+    public async Task Should_load_the_group_from_the_store_when_started()
+    {
+        await _store.CreateUser("creator", "c", UserRoles.Doctor);
+        await _store.CreateUser("patient", "p", UserRoles.Patient);
+        await _store.CreateGroup(_groupId, "g", null, "creator");
+        await _store.AddMember(_groupId, "patient", UserRoles.Patient);
+        await _store.AppendMessage(new NewMessage(_groupId, "creator", MessageTypes.Text, "before", ["creator"], null, AiRecordChange.None));
+
+        var group = StartGroup();
+        var message = await Send(group, "patient", "after");
+
+        Assert.Equal(2, message.Seq);
+        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        Assert.Equal(message.MessageId, forward.UserMessageId);
+    }
+
+    // ---- sending and the AI ----
+
+    [Fact]
+    public async Task Should_forward_patient_messages_to_ai_router()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+
+        var message = await Send(group, "patient", "我头疼");
+
+        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        Assert.Equal((_groupId, message.MessageId, message.Seq), (forward.GroupId, forward.UserMessageId, forward.Seq));
+        var record = await _store.GetRecord(forward.RecordId);
+        Assert.Equal((AiRecordStatus.Pending, message.MessageId, Endpoint.Url, _groupId),
+            (record!.Status, record.UserMessageId, record.AiServiceUrl, record.GroupId));
+        Assert.Equal([forward.RecordId], await _store.PendingRecordIds());
+    }
+
+    [Fact]
+    public async Task Should_not_forward_doctor_messages()
+    {
+        var group = await GroupWith(("doctor", UserRoles.Doctor, UserRoles.Doctor));
+
+        await Send(group, "doctor", "请描述症状");
+        await Send(group, "creator", "好的");
+
+        Assert.Equal(0, (await _store.ListRecords(_groupId, new PageRequest(1, 20))).Total);
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Should_forward_by_group_role_not_system_role()
+    {
+        var group = await GroupWith(
+            ("doctor_as_patient", UserRoles.Doctor, UserRoles.Patient),
+            ("patient_as_doctor", UserRoles.Patient, UserRoles.Doctor));
+
+        await Send(group, "patient_as_doctor", "not for the AI");
+        var forwarded = await Send(group, "doctor_as_patient", "for the AI");
+
+        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        Assert.Equal(forwarded.MessageId, forward.UserMessageId);
+        Assert.Equal(1, (await _store.ListRecords(_groupId, new PageRequest(1, 20))).Total);
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task Should_reply_only_once_the_message_is_stored()
+    {
+        var group = await GroupWith();
+
+        var message = await Send(group, "creator", "stored first");
+
+        Assert.Equal(message, await _store.GetMessage(message.MessageId));
+    }
+
+    [Fact]
+    public async Task Should_keep_seq_gapless_under_concurrent_senders()
+    {
+        var group = await GroupWith(
+            ("d1", UserRoles.Doctor, UserRoles.Doctor),
+            ("d2", UserRoles.Doctor, UserRoles.Doctor),
+            ("p1", UserRoles.Patient, UserRoles.Patient),
+            ("p2", UserRoles.Patient, UserRoles.Patient));
+        string[] senders = ["creator", "d1", "d2", "p1", "p2"];
+
+        var sends = senders.Select(sender => Task.Run(async () =>
+            await Task.WhenAll(Enumerable.Range(1, 20).Select(i => Send(group, sender, $"{sender}-{i}"))))).ToList();
+        var messages = (await Task.WhenAll(sends)).SelectMany(m => m).OrderBy(m => m.Seq).ToList();
+
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), messages.Select(m => m.Seq));
+        Assert.All(messages.Zip(messages.Skip(1)), pair => Assert.True(pair.Second.Id > pair.First.Id,
+            $"id {pair.Second.Id} at seq {pair.Second.Seq} is not above id {pair.First.Id} at seq {pair.First.Seq}"));
+        Assert.Equal(100, (await _store.ListMessages(_groupId, new PageRequest(1, 1))).Total);
+        Assert.Equal(40, (await _store.ListRecords(_groupId, new PageRequest(1, 1))).Total);
+        var forwards = await _aiRouter.ReceiveNAsync(40).Cast<AiCommands.Forward>().ToListAsync();
+        Assert.Equal(40, forwards.Select(f => f.Seq).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Should_store_the_ai_reply_and_close_the_record()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+        var question = await Send(group, "patient", "我头疼");
+        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+
+        var reply = Ok(await Ask<MessageResponse>(group,
+            new StoreAiReply(_groupId, forward.RecordId, forward.UserMessageId, "请多休息", 1234)));
+
+        Assert.Equal((AssistantId, MessageTypes.AiReply, "请多休息", 2L),
+            (reply.FromUserId, reply.MsgType, reply.MsgContent, reply.Seq));
+        Assert.Equal(reply, await _store.GetMessage(reply.MessageId));
+        var record = await _store.GetRecord(forward.RecordId);
+        Assert.Equal((AiRecordStatus.Succeeded, reply.MessageId, 1234L, question.MessageId),
+            (record!.Status, record.AiMessageId, record.DurationMs, record.UserMessageId));
+        Assert.Empty(await _store.PendingRecordIds());
+        // The assistant is not a member, and its reply is not sent back to the AI.
+        Assert.DoesNotContain(AssistantId, (await _store.GetMembers(_groupId)).Select(m => m.UserId));
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
+    // ---- the store unavailable ----
+
+    [Fact]
+    public async Task Should_answer_503_when_the_store_cannot_be_reached()
+    {
+        var options = ConfigurationOptions.Parse($"127.0.0.1:{Ports.FreeLoopbackPort()}");
+        options.AbortOnConnectFail = false;
+        options.ConnectTimeout = 500;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        await using var nowhere = await ConnectionMultiplexer.ConnectAsync(options);
+        var group = StartGroup(store: StoreServer.NewStore(nowhere, StoreServer.UniquePrefix()));
+
+        Refused(ErrorCodes.ServiceUnavailable, await Ask<MessageResponse>(group, new SendMessage(_groupId, "someone", "hi", null)));
+        await _shard.ExpectMsgAsync<Passivate>();
+    }
+
+    [Fact]
+    public async Task Should_answer_503_while_the_store_is_down_and_recover_after()
+    {
+        await using var redisServer = await RedisServer.Start();
+        var options = ConfigurationOptions.Parse(redisServer.ConnectionString);
+        options.AbortOnConnectFail = false;
+        options.AsyncTimeout = 1000;
+        options.SyncTimeout = 1000;
+        options.ReconnectRetryPolicy = new LinearRetry(100);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+        var store = StoreServer.NewStore(redis, StoreServer.UniquePrefix());
+        await store.CreateUser("creator", "c", UserRoles.Doctor);
+        var group = StartGroup(store: store);
+        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "creator")));
+        var first = await Send(group, "creator", "before");
+
+        await redisServer.Stop();
+        Refused(ErrorCodes.ServiceUnavailable, await Ask<MessageResponse>(group, new SendMessage(_groupId, "creator", "while down", null)));
+
+        await redisServer.Launch();
+        MessageResponse? after = null;
+        await Eventually.True(async () =>
+        {
+            var outcome = await Ask<MessageResponse>(group, new SendMessage(_groupId, "creator", "after", null));
+            after = outcome.Value;
+            return after is not null;
+        }, TimeSpan.FromSeconds(20), "a send to succeed once the store is back");
+
+        var stored = await store.ListMessages(_groupId, new PageRequest(1, 100));
+        Assert.Equal(after!.Seq, stored.Total);
+        Assert.Equal(first, stored.Messages[^1]);
+        Assert.Equal(Enumerable.Range(1, (int)stored.Total).Reverse().Select(i => (long)i), stored.Messages.Select(m => m.Seq));
+    }
+
+    // ---- passivation ----
+
+    [Fact]
+    public async Task Should_passivate_when_idle()
+    {
+        await _store.CreateUser("creator", "c", UserRoles.Doctor);
+        var group = StartGroup(passivateAfter: TimeSpan.FromMilliseconds(300));
+        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "creator")));
+
+        await _shard.ExpectMsgAsync<Passivate>(TimeSpan.FromSeconds(5));
+    }
+}

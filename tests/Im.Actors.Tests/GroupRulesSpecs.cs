@@ -1,0 +1,106 @@
+using Im.Actors.Groups;
+using Im.Contracts;
+
+namespace Im.Actors.Tests;
+
+public sealed class GroupRulesSpecs
+{
+    private static readonly GroupState Absent = GroupState.Absent("group_x");
+
+    private static GroupState Group(params (string User, string Role)[] members) =>
+        GroupState.Existing("group_1", members.Select(m => KeyValuePair.Create(m.User, m.Role)));
+
+    [Fact]
+    public void Should_refuse_send_to_absent_group_with_3001()
+    {
+        var decision = Assert.IsType<SendDecision.Refuse>(Absent.DecideSend("user_1"));
+        Assert.Equal(ErrorCodes.GroupNotFound, decision.Error.Code);
+    }
+
+    [Fact]
+    public void Should_check_the_user_before_refusing_a_non_member()
+    {
+        var state = Group(("doctor", UserRoles.Doctor));
+        Assert.IsType<SendDecision.RefuseAfterUserCheck>(state.DecideSend("stranger"));
+    }
+
+    [Fact]
+    public void Should_forward_a_patient_members_message_to_the_ai()
+    {
+        var state = Group(("doctor", UserRoles.Doctor), ("patient", UserRoles.Patient));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: true), state.DecideSend("patient"));
+    }
+
+    [Theory]
+    [InlineData(UserRoles.Doctor)]
+    [InlineData(UserRoles.AiAssistant)]
+    public void Should_accept_without_forwarding_for_other_roles(string role)
+    {
+        var state = Group(("member", role));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), state.DecideSend("member"));
+    }
+
+    [Fact]
+    public void Should_decide_by_group_role_only()
+    {
+        // Same user id, different groups: what the user is in this group is what counts.
+        var asPatient = Group(("dr_li", UserRoles.Patient));
+        var asDoctor = Group(("dr_li", UserRoles.Doctor));
+
+        Assert.Equal(new SendDecision.Accept(true), asPatient.DecideSend("dr_li"));
+        Assert.Equal(new SendDecision.Accept(false), asDoctor.DecideSend("dr_li"));
+    }
+
+    [Fact]
+    public void Should_compare_roles_exactly()
+    {
+        var state = Group(("lower", "patient"));
+        Assert.Equal(new SendDecision.Accept(false), state.DecideSend("lower"));
+    }
+
+    [Fact]
+    public void Should_refuse_add_to_absent_group_with_3001()
+    {
+        var decision = Assert.IsType<AddDecision.Refuse>(Absent.DecideAdd("user_1"));
+        Assert.Equal(ErrorCodes.GroupNotFound, decision.Error.Code);
+    }
+
+    [Fact]
+    public void Should_refuse_adding_a_member_again_with_2002()
+    {
+        var decision = Assert.IsType<AddDecision.Refuse>(Group(("user_1", UserRoles.Patient)).DecideAdd("user_1"));
+        Assert.Equal(ErrorCodes.AlreadyMember, decision.Error.Code);
+    }
+
+    [Fact]
+    public void Should_add_a_non_member_if_the_user_exists() =>
+        Assert.IsType<AddDecision.AddIfUserExists>(Group(("user_1", UserRoles.Doctor)).DecideAdd("user_2"));
+
+    [Fact]
+    public void Should_refuse_ai_reply_only_for_absent_group()
+    {
+        Assert.Equal(ErrorCodes.GroupNotFound, Absent.DecideAiReply()?.Code);
+        Assert.Null(Group(("user_1", UserRoles.Doctor)).DecideAiReply());
+    }
+
+    [Fact]
+    public void Should_make_a_group_exist_when_its_creator_joins()
+    {
+        var state = Absent.WithMember("creator", UserRoles.Doctor);
+
+        Assert.True(state.Exists);
+        Assert.Equal(new SendDecision.Accept(false), state.DecideSend("creator"));
+        Assert.False(Absent.Exists);
+    }
+
+    [Fact]
+    public void Should_push_to_the_members_at_the_time_of_storing()
+    {
+        var before = Group(("doctor", UserRoles.Doctor), ("patient", UserRoles.Patient));
+        var after = before.WithMember("nurse", UserRoles.Doctor);
+
+        Assert.Equal(["doctor", "patient"], before.Recipients().Order());
+        Assert.Equal(["doctor", "nurse", "patient"], after.Recipients().Order());
+        Assert.Empty(Absent.Recipients());
+    }
+}

@@ -1,0 +1,496 @@
+using System.Text.Json;
+using Im.Actors.Storage;
+using Im.Actors.Tests.Support;
+using Im.Contracts;
+using StackExchange.Redis;
+
+namespace Im.Actors.Tests;
+
+/// <summary>
+/// The store's behaviour, specified once and run against both servers it must work with:
+/// Debian's redis-server and the embedded Garnet. Each test uses a key prefix of its own.
+/// </summary>
+public abstract class StoreSpecs(StoreServer server)
+{
+    private static readonly DateTimeOffset Start = new(2025, 1, 27, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan EventWait = TimeSpan.FromSeconds(10);
+
+    private readonly ManualClock _clock = new(Start);
+    private readonly string _prefix = StoreServer.UniquePrefix();
+
+    private ImStore NewStore() => StoreServer.NewStore(server.Redis, _prefix, _clock);
+
+    private static NewMessage Text(string groupId, string from, string content, AiRecordChange? ai = null, string? clientMsgId = null,
+        IReadOnlyCollection<string>? recipients = null) =>
+        new(groupId, from, MessageTypes.Text, content, recipients ?? [from], clientMsgId, ai ?? AiRecordChange.None);
+
+    private static async Task<ImStore> WithGroup(ImStore store, string groupId = "group_1", string creator = "doctor")
+    {
+        await store.CreateUser(creator, "Dr. " + creator, UserRoles.Doctor);
+        Assert.NotNull(await store.CreateGroup(groupId, "Cardiology", null, creator));
+        return store;
+    }
+
+    // ---- users ----
+
+    [Fact]
+    public async Task Should_create_and_get_a_user()
+    {
+        var store = NewStore();
+
+        var created = await store.CreateUser("user_a", "张三", UserRoles.Patient);
+        var second = await store.CreateUser("user_b", "李四", UserRoles.Doctor);
+
+        Assert.Equal(new UserResponse(1, "user_a", "张三", UserRoles.Patient, "2025-01-27T12:00:00", "2025-01-27T12:00:00"), created);
+        Assert.Equal(2, second!.Id);
+        Assert.Equal(created, await store.GetUser("user_a"));
+        Assert.True(await store.UserExists("user_a"));
+        Assert.False(await store.UserExists("user_c"));
+        Assert.Null(await store.GetUser("user_c"));
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_create_a_user_twice()
+    {
+        var store = NewStore();
+        var first = await store.CreateUser("user_a", "first", UserRoles.Patient);
+
+        Assert.Null(await store.CreateUser("user_a", "second", UserRoles.Doctor));
+        Assert.Equal(first, await store.GetUser("user_a"));
+    }
+
+    [Fact]
+    public async Task Should_update_role_and_updated_at()
+    {
+        var store = NewStore();
+        await store.CreateUser("user_a", "张三", UserRoles.Patient);
+        _clock.Advance(TimeSpan.FromSeconds(90));
+
+        var updated = await store.UpdateUserRole("user_a", UserRoles.Doctor);
+
+        var expected = new UserResponse(1, "user_a", "张三", UserRoles.Doctor, "2025-01-27T12:00:00", "2025-01-27T12:01:30");
+        Assert.Equal(expected, updated);
+        Assert.Equal(expected, await store.GetUser("user_a"));
+    }
+
+    [Fact]
+    public async Task Should_return_null_when_updating_an_unknown_user()
+    {
+        var store = NewStore();
+
+        Assert.Null(await store.UpdateUserRole("nobody", UserRoles.Doctor));
+        Assert.False(await store.UserExists("nobody"));
+    }
+
+    [Fact]
+    public async Task Should_create_the_ai_assistant_only_once()
+    {
+        var store = NewStore();
+        await store.EnsureUser("ai_assistant_001", "AI", UserRoles.AiAssistant);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await store.EnsureUser("ai_assistant_001", "other", UserRoles.AiAssistant);
+
+        var user = await store.GetUser("ai_assistant_001");
+        Assert.Equal(("AI", 1L, "2025-01-27T12:00:00"), (user!.Username, user.Id, user.CreatedAt));
+    }
+
+    // ---- groups and members ----
+
+    [Fact]
+    public async Task Should_create_a_group_with_its_creator_as_doctor()
+    {
+        var store = NewStore();
+        await store.CreateUser("creator", "Dr. Wang", UserRoles.Patient);
+
+        var group = await store.CreateGroup("group_1", "心内科", null, "creator");
+
+        var expected = new GroupResponse(1, "group_1", "心内科", null, "creator", "2025-01-27T12:00:00", "2025-01-27T12:00:00");
+        Assert.Equal(expected, group);
+        Assert.Equal(expected, await store.GetGroup("group_1"));
+        Assert.Equal([new MemberResponse("creator", UserRoles.Doctor, "2025-01-27T12:00:00")], await store.GetMembers("group_1"));
+        var snapshot = await store.LoadGroup("group_1");
+        Assert.Equal(expected, snapshot!.Group);
+        Assert.Equal(UserRoles.Doctor, Assert.Single(snapshot.MemberRoles).Value);
+    }
+
+    [Fact]
+    public async Task Should_keep_a_description_apart_from_no_description()
+    {
+        var store = NewStore();
+
+        await store.CreateGroup("with", "g", "描述 😀", "creator");
+        await store.CreateGroup("empty", "g", "", "creator");
+        await store.CreateGroup("none", "g", null, "creator");
+
+        Assert.Equal("描述 😀", (await store.GetGroup("with"))!.Description);
+        Assert.Equal("", (await store.GetGroup("empty"))!.Description);
+        Assert.Null((await store.GetGroup("none"))!.Description);
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_create_a_group_twice()
+    {
+        var store = NewStore();
+        var first = await store.CreateGroup("group_1", "first", null, "a");
+
+        Assert.Null(await store.CreateGroup("group_1", "second", "d", "b"));
+        Assert.Equal(first, await store.GetGroup("group_1"));
+        Assert.Equal(["a"], (await store.GetMembers("group_1")).Select(m => m.UserId));
+    }
+
+    [Fact]
+    public async Task Should_leave_no_keys_behind_when_reading_an_unknown_group()
+    {
+        var store = NewStore();
+
+        Assert.Null(await store.GetGroup("ghost"));
+        Assert.Null(await store.LoadGroup("ghost"));
+        Assert.Empty(await store.GetMembers("ghost"));
+        Assert.Equal(0, (await store.ListMessages("ghost", new PageRequest(1, 20))).Total);
+        Assert.Equal(AddMemberResult.NoGroup, await store.AddMember("ghost", "user_a", UserRoles.Patient));
+
+        var db = server.Redis.GetDatabase();
+        Assert.False(await store.GroupExists("ghost"));
+        Assert.False(await db.KeyExistsAsync(store.Keys.GroupMembers("ghost")));
+        Assert.False(await db.KeyExistsAsync(store.Keys.GroupMessages("ghost")));
+    }
+
+    [Fact]
+    public async Task Should_add_a_member_once()
+    {
+        var store = await WithGroup(NewStore());
+
+        Assert.Equal(AddMemberResult.Added, await store.AddMember("group_1", "patient", UserRoles.Patient));
+        Assert.Equal(AddMemberResult.AlreadyMember, await store.AddMember("group_1", "patient", UserRoles.Doctor));
+        Assert.Equal(AddMemberResult.AlreadyMember, await store.AddMember("group_1", "doctor", UserRoles.Patient));
+
+        var members = await store.GetMembers("group_1");
+        Assert.Equal([("doctor", UserRoles.Doctor), ("patient", UserRoles.Patient)], members.Select(m => (m.UserId, m.UserRole)));
+        Assert.Equal(UserRoles.Patient, (await store.LoadGroup("group_1"))!.MemberRoles["patient"]);
+    }
+
+    [Fact]
+    public async Task Should_list_members_in_join_order()
+    {
+        var store = await WithGroup(NewStore(), creator: "m00");
+        // Names sort differently from join order; most join in the same second, so only the order breaks ties.
+        string[] joining = ["zeta", "alpha", "m10", "beta", "m02", "yak", "gamma", "m01", "omega", "delta", "kappa", "b"];
+        foreach (var (user, index) in joining.Select((u, i) => (u, i)))
+        {
+            if (index == 6) _clock.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(AddMemberResult.Added, await store.AddMember("group_1", user, index % 2 == 0 ? UserRoles.Patient : UserRoles.Doctor));
+        }
+
+        var members = await store.GetMembers("group_1");
+
+        Assert.Equal(["m00", .. joining], members.Select(m => m.UserId));
+        Assert.Equal("2025-01-27T12:00:00", members[6].JoinedAt);
+        Assert.Equal("2025-01-27T12:00:01", members[7].JoinedAt);
+        Assert.Equal(UserRoles.Patient, members[1].UserRole);
+        Assert.Equal(UserRoles.Doctor, members[2].UserRole);
+    }
+
+    // ---- messages ----
+
+    [Fact]
+    public async Task Should_number_messages_1_2_3_with_increasing_ids()
+    {
+        var store = await WithGroup(NewStore());
+
+        var appended = new List<MessageResponse>();
+        for (var i = 1; i <= 5; i++) appended.Add((await store.AppendMessage(Text("group_1", "doctor", $"m{i}"))).Message);
+
+        Assert.Equal([1L, 2, 3, 4, 5], appended.Select(m => m.Seq));
+        Assert.All(appended.Zip(appended.Skip(1)), pair => Assert.True(pair.Second.Id > pair.First.Id));
+        Assert.Equal(appended.Select(m => m.MessageId).Distinct().Count(), appended.Count);
+        Assert.All(appended, m => Assert.Matches("^msg_20250127120000_[a-z0-9]{8}$", m.MessageId));
+        Assert.Equal(appended[2], await store.GetMessage(appended[2].MessageId));
+    }
+
+    [Fact]
+    public async Task Should_keep_seq_per_group_and_id_global()
+    {
+        var store = await WithGroup(NewStore(), "group_a");
+        Assert.NotNull(await store.CreateGroup("group_b", "other", null, "doctor"));
+
+        var a1 = (await store.AppendMessage(Text("group_a", "doctor", "a1"))).Message;
+        var b1 = (await store.AppendMessage(Text("group_b", "doctor", "b1"))).Message;
+        var a2 = (await store.AppendMessage(Text("group_a", "doctor", "a2"))).Message;
+
+        Assert.Equal((1L, 1L, 2L), (a1.Seq, b1.Seq, a2.Seq));
+        Assert.True(a1.Id < b1.Id && b1.Id < a2.Id);
+    }
+
+    [Fact]
+    public async Task Should_store_a_message_as_given()
+    {
+        var store = await WithGroup(NewStore());
+        var content = "第一行\n\"quoted\" \\ 😀 " + new string('x', 4000);
+
+        var message = (await store.AppendMessage(Text("group_1", "doctor", content))).Message;
+
+        var read = await store.GetMessage(message.MessageId);
+        Assert.Equal(new MessageResponse(message.Id, message.MessageId, "group_1", "doctor", MessageTypes.Text, content, 1,
+            "2025-01-27T12:00:00", "2025-01-27T12:00:00"), read);
+        Assert.Null(await store.GetMessage("msg_unknown"));
+    }
+
+    [Fact]
+    public async Task Should_list_messages_newest_first_in_pages()
+    {
+        var store = await WithGroup(NewStore());
+        for (var i = 1; i <= 25; i++) await store.AppendMessage(Text("group_1", "doctor", $"m{i}"));
+
+        var first = await store.ListMessages("group_1", new PageRequest(1, 10));
+        var last = await store.ListMessages("group_1", new PageRequest(3, 10));
+        var past = await store.ListMessages("group_1", new PageRequest(4, 10));
+        var all = await store.ListMessages("group_1", new PageRequest(1, 100));
+
+        Assert.Equal(Enumerable.Range(16, 10).Reverse().Select(i => (long)i), first.Messages.Select(m => m.Seq));
+        Assert.Equal(["m25", "m24"], first.Messages.Take(2).Select(m => m.MsgContent));
+        Assert.Equal([5L, 4, 3, 2, 1], last.Messages.Select(m => m.Seq));
+        Assert.Empty(past.Messages);
+        Assert.Equal((25L, 25L, 25L), (first.Total, last.Total, past.Total));
+        Assert.Equal(Enumerable.Range(1, 25).Reverse().Select(i => (long)i), all.Messages.Select(m => m.Seq));
+    }
+
+    [Fact]
+    public async Task Should_give_recent_messages_oldest_first_up_to_a_seq()
+    {
+        var store = await WithGroup(NewStore());
+        for (var i = 1; i <= 10; i++) await store.AppendMessage(Text("group_1", "doctor", $"m{i}"));
+
+        var context = await store.RecentMessages("group_1", uptoSeq: 7, count: 3);
+        var fromTheStart = await store.RecentMessages("group_1", uptoSeq: 2, count: 20);
+
+        Assert.Equal([5L, 6, 7], context.Select(m => m.Seq));
+        Assert.Equal(["m5", "m6", "m7"], context.Select(m => m.MsgContent));
+        Assert.Equal([1L, 2], fromTheStart.Select(m => m.Seq));
+        Assert.Empty(await store.RecentMessages("other_group", 5, 5));
+    }
+
+    // ---- AI interaction records ----
+
+    [Fact]
+    public async Task Should_open_a_pending_record_with_a_patients_message()
+    {
+        var store = await WithGroup(NewStore());
+
+        var appended = await store.AppendMessage(Text("group_1", "patient", "头疼", new AiRecordChange.Open("http://127.0.0.1:9/v1/chat/completions")));
+
+        var recordId = Assert.IsType<string>(appended.OpenedRecordId);
+        Assert.Matches("^record_20250127120000_[a-z0-9]{8}$", recordId);
+        var record = await store.GetRecord(recordId);
+        Assert.Equal(new AiInteractionResponse(1, recordId, "group_1", appended.Message.MessageId, null,
+            "http://127.0.0.1:9/v1/chat/completions", AiRecordStatus.Pending, null, null, "2025-01-27T12:00:00", "2025-01-27T12:00:00"), record);
+        Assert.Contains(recordId, await store.PendingRecordIds());
+        var list = await store.ListRecords("group_1", new PageRequest(1, 20));
+        Assert.Equal(1, list.Total);
+        Assert.Equal(record, Assert.Single(list.Records));
+    }
+
+    [Fact]
+    public async Task Should_not_open_a_record_for_other_messages()
+    {
+        var store = await WithGroup(NewStore());
+
+        var appended = await store.AppendMessage(Text("group_1", "doctor", "hello"));
+
+        Assert.Null(appended.OpenedRecordId);
+        Assert.Null(appended.UserMessageId);
+        Assert.Empty(await store.PendingRecordIds());
+        Assert.Equal(0, (await store.ListRecords("group_1", new PageRequest(1, 20))).Total);
+    }
+
+    [Fact]
+    public async Task Should_list_records_newest_first()
+    {
+        var store = await WithGroup(NewStore());
+        var opened = new List<string>();
+        for (var i = 0; i < 5; i++)
+            opened.Add((await store.AppendMessage(Text("group_1", "patient", $"q{i}", new AiRecordChange.Open("http://ai")))).OpenedRecordId!);
+
+        var page1 = await store.ListRecords("group_1", new PageRequest(1, 2));
+        var page3 = await store.ListRecords("group_1", new PageRequest(3, 2));
+        var past = await store.ListRecords("group_1", new PageRequest(4, 2));
+
+        Assert.Equal([opened[4], opened[3]], page1.Records.Select(r => r.RecordId));
+        Assert.Equal([opened[0]], page3.Records.Select(r => r.RecordId));
+        Assert.Empty(past.Records);
+        Assert.Equal((5L, 5L), (page1.Total, past.Total));
+        Assert.Equal(opened.Order(), (await store.PendingRecordIds()).Order());
+    }
+
+    [Fact]
+    public async Task Should_complete_a_record_with_the_ai_reply()
+    {
+        var store = await WithGroup(NewStore());
+        var question = await store.AppendMessage(Text("group_1", "patient", "头疼", new AiRecordChange.Open("http://ai")));
+        var recordId = question.OpenedRecordId!;
+        _clock.Advance(TimeSpan.FromSeconds(3));
+
+        var reply = await store.AppendMessage(new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "多喝水",
+            ["patient"], null, new AiRecordChange.Complete(recordId, question.Message.MessageId, 2750)));
+
+        Assert.Equal(2, reply.Message.Seq);
+        Assert.Equal(MessageTypes.AiReply, reply.Message.MsgType);
+        Assert.Equal(question.Message.MessageId, reply.UserMessageId);
+        Assert.Null(reply.OpenedRecordId);
+        var record = await store.GetRecord(recordId);
+        Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 2750L, (string?)null, "2025-01-27T12:00:03", "2025-01-27T12:00:00"),
+            (record!.Status, record.AiMessageId, record.DurationMs, record.ErrorMessage, record.UpdatedAt, record.CreatedAt));
+        Assert.DoesNotContain(recordId, await store.PendingRecordIds());
+    }
+
+    [Fact]
+    public async Task Should_fail_a_pending_record_once()
+    {
+        var store = await WithGroup(NewStore());
+        var recordId = (await store.AppendMessage(Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")))).OpenedRecordId!;
+        _clock.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.True(await store.FailRecord(recordId, "4002: no answer within 30 s", 30_001));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(await store.FailRecord(recordId, "4001: again", 5));
+
+        var record = await store.GetRecord(recordId);
+        Assert.Equal((AiRecordStatus.Failed, "4002: no answer within 30 s", 30_001L, (string?)null, "2025-01-27T12:00:30"),
+            (record!.Status, record.ErrorMessage, record.DurationMs, record.AiMessageId, record.UpdatedAt));
+        Assert.Empty(await store.PendingRecordIds());
+    }
+
+    [Fact]
+    public async Task Should_fail_a_record_without_a_duration()
+    {
+        var store = await WithGroup(NewStore());
+        var recordId = (await store.AppendMessage(Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")))).OpenedRecordId!;
+
+        Assert.True(await store.FailRecord(recordId, "4001: interrupted", null));
+
+        var record = await store.GetRecord(recordId);
+        Assert.Equal((AiRecordStatus.Failed, (long?)null), (record!.Status, record.DurationMs));
+    }
+
+    [Fact]
+    public async Task Should_not_fail_a_completed_or_unknown_record()
+    {
+        var store = await WithGroup(NewStore());
+        var question = await store.AppendMessage(Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")));
+        var recordId = question.OpenedRecordId!;
+        var reply = await store.AppendMessage(new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "a", ["patient"], null,
+            new AiRecordChange.Complete(recordId, question.Message.MessageId, 10)));
+
+        Assert.False(await store.FailRecord(recordId, "4002: too late", 99));
+        Assert.False(await store.FailRecord("record_unknown", "4001: x", null));
+
+        var record = await store.GetRecord(recordId);
+        Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 10L, (string?)null),
+            (record!.Status, record.AiMessageId, record.DurationMs, record.ErrorMessage));
+        Assert.False(await server.Redis.GetDatabase().KeyExistsAsync(store.Keys.Record("record_unknown")));
+    }
+
+    // ---- the events channel ----
+
+    [Fact]
+    public async Task Should_publish_each_stored_message_on_the_events_channel()
+    {
+        var store = await WithGroup(NewStore());
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        // Content that looks like the placeholders the script fills in must come through unchanged.
+        var content = """{"id":9111111111111111117,"seq":9111111111111111119} 你好 😀""";
+
+        var appended = await store.AppendMessage(Text("group_1", "doctor", content, clientMsgId: "c-1", recipients: ["doctor", "patient"]));
+
+        var published = await ReadEvent(events);
+        Assert.Equal(appended.Message.Id, published.Message.Id);
+        Assert.Equal(appended.Message.Seq, published.Message.Seq);
+        Assert.Equal(new StoredEventMessage(appended.Message.Id, 1, appended.Message.MessageId, "group_1", "doctor", MessageTypes.Text,
+            content, null, "2025-01-27T12:00:00", "2025-01-27T12:00:00"), published.Message);
+        Assert.Equal(["doctor", "patient"], published.Recipients);
+        Assert.Equal("c-1", published.ClientMsgId);
+        await events.UnsubscribeAsync();
+    }
+
+    [Fact]
+    public async Task Should_publish_ai_replies_with_the_user_message_id()
+    {
+        var store = await WithGroup(NewStore());
+        var question = await store.AppendMessage(Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")));
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+
+        var reply = await store.AppendMessage(new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "a", ["patient"], null,
+            new AiRecordChange.Complete(question.OpenedRecordId!, question.Message.MessageId, 10)));
+
+        var published = await ReadEvent(events);
+        Assert.Equal((reply.Message.Id, 2L, question.Message.MessageId, MessageTypes.AiReply),
+            (published.Message.Id, published.Message.Seq, published.Message.UserMessageId, published.Message.MsgType));
+        Assert.Null(published.ClientMsgId);
+        await events.UnsubscribeAsync();
+    }
+
+    [Fact]
+    public async Task Should_publish_in_seq_order()
+    {
+        var store = await WithGroup(NewStore());
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+
+        var appends = Enumerable.Range(1, 30).Select(i => store.AppendMessage(Text("group_1", "doctor", $"m{i}"))).ToList();
+        var appended = await Task.WhenAll(appends);
+
+        var seqs = new List<long>();
+        for (var i = 0; i < 30; i++) seqs.Add((await ReadEvent(events)).Message.Seq);
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), seqs);
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), appended.Select(a => a.Message.Seq).Order());
+        await events.UnsubscribeAsync();
+    }
+
+    private static async Task<StoredEvent> ReadEvent(ChannelMessageQueue events)
+    {
+        using var timeout = new CancellationTokenSource(EventWait);
+        var message = await events.ReadAsync(timeout.Token);
+        return JsonSerializer.Deserialize<StoredEvent>((string)message.Message!, ImJson.Options)!;
+    }
+
+    // ---- durability ----
+
+    [Fact]
+    public async Task Should_keep_data_across_a_new_connection()
+    {
+        var store = await WithGroup(NewStore());
+        await store.CreateUser("patient", "王五", UserRoles.Patient);
+        await store.AddMember("group_1", "patient", UserRoles.Patient);
+        var message = (await store.AppendMessage(Text("group_1", "patient", "你好"))).Message;
+
+        await using var other = await server.Connect();
+        var again = StoreServer.NewStore(other, _prefix, _clock);
+
+        Assert.Equal("王五", (await again.GetUser("patient"))!.Username);
+        Assert.Equal(["doctor", "patient"], (await again.GetMembers("group_1")).Select(m => m.UserId));
+        Assert.Equal(message, await again.GetMessage(message.MessageId));
+        Assert.Equal(2, (await again.AppendMessage(Text("group_1", "doctor", "next"))).Message.Seq);
+    }
+
+    [Fact]
+    public async Task Should_keep_data_across_a_server_restart()
+    {
+        var store = await WithGroup(NewStore());
+        await store.AddMember("group_1", "patient", UserRoles.Patient);
+        var first = (await store.AppendMessage(Text("group_1", "patient", "一"))).Message;
+        var question = await store.AppendMessage(Text("group_1", "patient", "二", new AiRecordChange.Open("http://ai")));
+
+        await server.Restart();
+
+        var again = StoreServer.NewStore(server.Redis, _prefix, _clock);
+        Assert.Equal("Cardiology", (await again.GetGroup("group_1"))!.GroupName);
+        Assert.Equal(["doctor", "patient"], (await again.GetMembers("group_1")).Select(m => m.UserId));
+        Assert.Equal(first, await again.GetMessage(first.MessageId));
+        Assert.Equal([question.OpenedRecordId!], await again.PendingRecordIds());
+        var next = (await again.AppendMessage(Text("group_1", "doctor", "三"))).Message;
+        Assert.Equal(3, next.Seq);
+        Assert.True(next.Id > question.Message.Id);
+    }
+}
+
+public sealed class RedisStoreSpecs(RedisStoreServer server) : StoreSpecs(server), IClassFixture<RedisStoreServer>;
+
+public sealed class GarnetStoreSpecs(GarnetStoreServer server) : StoreSpecs(server), IClassFixture<GarnetStoreServer>;
