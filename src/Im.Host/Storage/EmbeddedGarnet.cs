@@ -46,6 +46,17 @@ public sealed class EmbeddedGarnet : IDisposable
             "--lua", "true",
         ];
         // Garnet prints a banner straight to the console; the host's own log says where the store is.
+        // The lock keeps two starts in one process (tests) from leaving the console silenced.
+        lock (ConsoleSwap)
+        {
+            return StartQuietly(args, port);
+        }
+    }
+
+    private static readonly object ConsoleSwap = new();
+
+    private static EmbeddedGarnet StartQuietly(string[] args, int port)
+    {
         var console = Console.Out;
         Console.SetOut(TextWriter.Null);
         try
