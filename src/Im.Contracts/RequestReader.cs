@@ -85,6 +85,14 @@ public static class RequestReader
             ? new ApiError(ErrorCodes.GroupIdEmpty, "group_id must not be empty")
             : CheckId("group_id", groupId);
 
+    /// <summary>The query of the list endpoints: a group id (1003 when missing) and a page.</summary>
+    public static Parsed<GroupPageRequest> GroupPage(string? groupId, string? page, string? pageSize)
+    {
+        if (CheckGroupIdQuery(groupId) is { } invalid) return invalid;
+        var paging = Paging(page, pageSize);
+        return paging.Error is { } badPage ? badPage : new GroupPageRequest(groupId!, paging.Value!);
+    }
+
     public static Parsed<PageRequest> Paging(string? page, string? pageSize)
     {
         var pageNumber = 1;
@@ -161,6 +169,8 @@ public sealed record PageRequest(int Page, int PageSize)
 {
     public long Skip => (long)(Page - 1) * PageSize;
 }
+
+public sealed record GroupPageRequest(string GroupId, PageRequest Page);
 
 /// <summary>Either a value or the error that stopped it.</summary>
 public readonly struct Parsed<T> where T : class

@@ -11,19 +11,10 @@ public sealed class ConsultationFlowSpecs(E2EFixture fixture)
     private static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(20);
     private ImApi Api => fixture.Api;
 
-    private async Task<(UserResponse Doctor, UserResponse Patient, GroupResponse Group)> Consultation()
-    {
-        var doctor = await Api.CreateUser(UserRoles.Doctor, "王医生");
-        var patient = await Api.CreateUser(UserRoles.Patient, "张三");
-        var group = await Api.CreateGroup(doctor.UserId, "医疗咨询群");
-        await Api.AddMember(group.GroupId, patient.UserId, UserRoles.Patient);
-        return (doctor, patient, group);
-    }
-
     [Fact]
     public async Task Should_push_the_patients_message_and_the_ai_reply_to_every_member()
     {
-        var (doctor, patient, group) = await Consultation();
+        var (doctor, patient, group) = await Api.CreateConsultation();
         await using var doctorSocket = await fixture.Connect(doctor.UserId);
         await using var patientSocket = await fixture.Connect(patient.UserId);
 
@@ -67,7 +58,7 @@ public sealed class ConsultationFlowSpecs(E2EFixture fixture)
     [Fact]
     public async Task Should_not_forward_a_doctors_message_to_the_ai()
     {
-        var (doctor, patient, group) = await Consultation();
+        var (doctor, patient, group) = await Api.CreateConsultation();
         await using var patientSocket = await fixture.Connect(patient.UserId);
 
         var sent = await Api.SendMessage(doctor.UserId, group.GroupId, "doctor says hello");
@@ -106,7 +97,7 @@ public sealed class ConsultationFlowSpecs(E2EFixture fixture)
     [InlineData("#nochoices", ErrorCodes.AiBadResponse)]
     public async Task Should_record_a_failed_ai_call_with_its_code(string marker, string code)
     {
-        var (_, patient, group) = await Consultation();
+        var (_, patient, group) = await Api.CreateConsultation();
         var sent = await Api.SendMessage(patient.UserId, group.GroupId, "please answer " + marker);
 
         AiInteractionResponse? record = null;
@@ -126,7 +117,7 @@ public sealed class ConsultationFlowSpecs(E2EFixture fixture)
     [Fact]
     public async Task Should_send_the_system_prompt_and_recent_context_to_the_ai()
     {
-        var (doctor, patient, group) = await Consultation();
+        var (doctor, patient, group) = await Api.CreateConsultation();
         await Api.SendMessage(doctor.UserId, group.GroupId, "context one");
         await Api.SendMessage(doctor.UserId, group.GroupId, "context two");
         var trigger = await Api.SendMessage(patient.UserId, group.GroupId, "the question " + Guid.NewGuid());
@@ -147,7 +138,7 @@ public sealed class ConsultationFlowSpecs(E2EFixture fixture)
     [Fact]
     public async Task Should_cut_an_over_long_ai_reply_to_5000_characters()
     {
-        var (_, patient, group) = await Consultation();
+        var (_, patient, group) = await Api.CreateConsultation();
         await Api.SendMessage(patient.UserId, group.GroupId, "tell me everything #long");
         await Eventually.True(async () => (await Api.ListAiInteractions(group.GroupId)).Records.Single().Status == AiRecordStatus.Succeeded,
             RecordWait, "AI record succeeded");

@@ -24,10 +24,7 @@ public sealed class DurabilitySpecs
         try
         {
             var api = host.Api;
-            var doctor = await api.CreateUser(UserRoles.Doctor);
-            var patient = await api.CreateUser(UserRoles.Patient);
-            var group = await api.CreateGroup(doctor.UserId);
-            await api.AddMember(group.GroupId, patient.UserId, UserRoles.Patient);
+            var (doctor, patient, group) = await api.CreateConsultation();
             var first = await api.SendMessage(patient.UserId, group.GroupId, "before restart");
             await Eventually.True(async () => (await api.ListAiInteractions(group.GroupId)).Records.Single().Status == AiRecordStatus.Succeeded,
                 TimeSpan.FromSeconds(20), "AI reply before restart");
@@ -138,10 +135,7 @@ public sealed class DurabilitySpecs
         try
         {
             var api = host.Api;
-            var doctor = await api.CreateUser(UserRoles.Doctor);
-            var patient = await api.CreateUser(UserRoles.Patient);
-            var group = await api.CreateGroup(doctor.UserId);
-            await api.AddMember(group.GroupId, patient.UserId, UserRoles.Patient);
+            var (_, patient, group) = await api.CreateConsultation();
             // The stand-in takes 8 s to answer "#slow" and the timeout is 30 s: the call is in flight when the host dies.
             await api.SendMessage(patient.UserId, group.GroupId, "slow one #slow");
             Assert.Equal(AiRecordStatus.Pending, (await api.ListAiInteractions(group.GroupId)).Records.Single().Status);

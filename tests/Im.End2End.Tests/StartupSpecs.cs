@@ -30,10 +30,7 @@ public sealed class StartupSpecs
     {
         await using var host = await HostProcess.Start(new Dictionary<string, string>());
         var api = host.Api;
-        var doctor = await api.CreateUser(UserRoles.Doctor);
-        var patient = await api.CreateUser(UserRoles.Patient);
-        var group = await api.CreateGroup(doctor.UserId);
-        await api.AddMember(group.GroupId, patient.UserId, UserRoles.Patient);
+        var (doctor, patient, group) = await api.CreateConsultation();
         await using var doctorSocket = await WsClient.Connect(host.BaseAddress, doctor.UserId);
 
         var sent = await api.SendMessage(patient.UserId, group.GroupId, "我头疼");

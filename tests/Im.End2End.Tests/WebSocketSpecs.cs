@@ -10,15 +10,6 @@ public sealed class WebSocketSpecs(E2EFixture fixture)
 {
     private ImApi Api => fixture.Api;
 
-    private async Task<(UserResponse Doctor, UserResponse Patient, GroupResponse Group)> Consultation()
-    {
-        var doctor = await Api.CreateUser(UserRoles.Doctor);
-        var patient = await Api.CreateUser(UserRoles.Patient);
-        var group = await Api.CreateGroup(doctor.UserId);
-        await Api.AddMember(group.GroupId, patient.UserId, UserRoles.Patient);
-        return (doctor, patient, group);
-    }
-
     [Fact]
     public async Task Should_say_connected_with_the_user_id()
     {
@@ -43,7 +34,7 @@ public sealed class WebSocketSpecs(E2EFixture fixture)
     [Fact]
     public async Task Should_send_over_the_socket_and_echo_client_msg_id_to_the_senders_connections_only()
     {
-        var (doctor, patient, group) = await Consultation();
+        var (doctor, patient, group) = await Api.CreateConsultation();
         await using var doctorPhone = await fixture.Connect(doctor.UserId);
         await using var doctorLaptop = await fixture.Connect(doctor.UserId);
         await using var patientSocket = await fixture.Connect(patient.UserId);
@@ -77,7 +68,7 @@ public sealed class WebSocketSpecs(E2EFixture fixture)
     [Fact]
     public async Task Should_answer_bad_frames_with_error_frames_and_stay_usable()
     {
-        var (doctor, _, group) = await Consultation();
+        var (doctor, _, group) = await Api.CreateConsultation();
         var outsider = await Api.CreateUser(UserRoles.Patient);
         await using var socket = await fixture.Connect(doctor.UserId);
         await using var outsiderSocket = await fixture.Connect(outsider.UserId);
@@ -112,7 +103,7 @@ public sealed class WebSocketSpecs(E2EFixture fixture)
     [Fact]
     public async Task Should_push_to_a_member_added_after_it_connected()
     {
-        var (doctor, _, group) = await Consultation();
+        var (doctor, _, group) = await Api.CreateConsultation();
         var latecomer = await Api.CreateUser(UserRoles.Patient);
         await using var socket = await fixture.Connect(latecomer.UserId);
         await Api.AddMember(group.GroupId, latecomer.UserId, UserRoles.Doctor);
@@ -125,7 +116,7 @@ public sealed class WebSocketSpecs(E2EFixture fixture)
     [Fact]
     public async Task Should_not_push_to_users_outside_the_group()
     {
-        var (doctor, _, group) = await Consultation();
+        var (doctor, _, group) = await Api.CreateConsultation();
         var stranger = await Api.CreateUser(UserRoles.Patient);
         var strangersGroup = await Api.CreateGroup(stranger.UserId);
         await using var strangerSocket = await fixture.Connect(stranger.UserId);

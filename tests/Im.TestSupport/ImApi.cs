@@ -35,6 +35,17 @@ public sealed class ImApi(HttpClient http)
     public async Task AddMember(string groupId, string userId, string role) =>
         await Ok<AddMemberResponse>(Post($"/api/group/{groupId}/members", new { user_id = userId, user_role = role }));
 
+    /// <summary>A doctor's group with a patient in it: the spec's consultation.</summary>
+    public async Task<(UserResponse Doctor, UserResponse Patient, GroupResponse Group)> CreateConsultation(
+        string doctorName = "王医生", string patientName = "张三")
+    {
+        var doctor = await CreateUser(UserRoles.Doctor, doctorName);
+        var patient = await CreateUser(UserRoles.Patient, patientName);
+        var group = await CreateGroup(doctor.UserId, "医疗咨询群");
+        await AddMember(group.GroupId, patient.UserId, UserRoles.Patient);
+        return (doctor, patient, group);
+    }
+
     public async Task<MessageResponse> SendMessage(string senderId, string groupId, string content) =>
         await Ok<MessageResponse>(Post("/api/message/send", new { group_id = groupId, content }, senderId));
 

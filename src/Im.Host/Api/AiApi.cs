@@ -10,11 +10,9 @@ public static class AiApi
 
     private static async Task<IResult> List(HttpRequest request, ActorGateway actors, CancellationToken cancellation)
     {
-        var query = request.Query;
-        var groupId = query["group_id"].ToString();
-        if (RequestReader.CheckGroupIdQuery(groupId) is { } invalid) return ApiResults.Error(invalid);
-        var paging = RequestReader.Paging(query["page"].FirstOrDefault(), query["page_size"].FirstOrDefault());
-        if (paging.Error is { } badPage) return ApiResults.Error(badPage);
-        return await actors.Query<AiInteractionListResponse>(new Queries.ListAiInteractions(groupId, paging.Value!), cancellation);
+        var query = RequestReader.GroupPage(request.Query["group_id"], request.Query["page"], request.Query["page_size"]);
+        return query.Error is { } invalid
+            ? ApiResults.Error(invalid)
+            : await actors.Query<AiInteractionListResponse>(new Queries.ListAiInteractions(query.Value!.GroupId, query.Value.Page), cancellation);
     }
 }

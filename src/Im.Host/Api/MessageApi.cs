@@ -25,12 +25,10 @@ public static class MessageApi
 
     private static async Task<IResult> List(HttpRequest request, ActorGateway actors, CancellationToken cancellation)
     {
-        var query = request.Query;
-        var groupId = query["group_id"].ToString();
-        if (RequestReader.CheckGroupIdQuery(groupId) is { } invalid) return ApiResults.Error(invalid);
-        var paging = RequestReader.Paging(query["page"].FirstOrDefault(), query["page_size"].FirstOrDefault());
-        if (paging.Error is { } badPage) return ApiResults.Error(badPage);
-        return await actors.Query<MessageListResponse>(new Queries.ListMessages(groupId, paging.Value!), cancellation);
+        var query = RequestReader.GroupPage(request.Query["group_id"], request.Query["page"], request.Query["page_size"]);
+        return query.Error is { } invalid
+            ? ApiResults.Error(invalid)
+            : await actors.Query<MessageListResponse>(new Queries.ListMessages(query.Value!.GroupId, query.Value.Page), cancellation);
     }
 
     private static async Task<IResult> Get(string message_id, ActorGateway actors, CancellationToken cancellation) =>
