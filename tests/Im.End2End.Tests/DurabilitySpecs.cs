@@ -126,6 +126,31 @@ public sealed class DurabilitySpecs
         }
     }
 
+    [Fact]
+    public async Task Should_answer_503_when_an_actor_does_not_answer_within_the_ask_timeout()
+    {
+        await using var redis = await RedisServer.Start();
+        await using var host = await HostProcess.Start(new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Redis"] = redis.ConnectionString,
+            ["Im__AskTimeoutSeconds"] = "1",
+        });
+        var doctor = await host.Api.CreateUser(UserRoles.Doctor);
+        // Kept open until the end: closing a connection waits for the paused server.
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        // Redis stops answering anyone for 4 s: the store neither fails nor answers, so only the ask timeout can.
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "4000", "ALL");
+
+        var started = DateTime.UtcNow;
+        var (status, body) = await host.Api.Post("/api/group/create", new { group_name = "paused" }, doctor.UserId);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal(ErrorCodes.ServiceUnavailable, (string?)body!["error"]!["code"]);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3), "answered by the 1 s ask timeout, not the store's");
+
+        await Eventually.True(async () => (await host.Api.Get($"/api/user/{doctor.UserId}")).Status == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(20), "reads after the pause");
+    }
+
     /// <summary>An interaction left at status 0 by a crash is closed as interrupted on the next start.</summary>
     [Fact]
     public async Task Should_close_records_interrupted_by_a_crash()
