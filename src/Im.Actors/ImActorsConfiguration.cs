@@ -36,13 +36,13 @@ public static class ImActorsConfiguration
             (_, registry, _) => groupId => GroupActor.Props(groupId, services.Store, registry.Get<AiRouterActor>(),
                 services.AiClient.Endpoint, new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter)),
             new GroupMessageExtractor(MaxShards),
-            new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false });
+            new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false, HandOffStopMessage = StopEntity.Instance });
 
     public static AkkaConfigurationBuilder AddUserActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
         builder.WithShardRegion<UserRegion>("user",
             (_, _, _) => _ => UserActor.Props(services.Store, PassivateIdleAfter),
             new UserMessageExtractor(MaxShards),
-            new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false });
+            new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false, HandOffStopMessage = StopEntity.Instance });
 
     public static AkkaConfigurationBuilder AddNodeActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
         builder.WithActors((system, registry) =>

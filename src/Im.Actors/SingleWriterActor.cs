@@ -6,6 +6,16 @@ using StackExchange.Redis;
 namespace Im.Actors;
 
 /// <summary>
+/// What the shard sends an entity to stop it, on passivation and on hand-off to another node.
+/// Unlike a PoisonPill it waits its turn: an entity in the middle of a write stashes it, finishes
+/// the write and replies, then stops, so a hand-over never cuts an acknowledged write short.
+/// </summary>
+public sealed record StopEntity
+{
+    public static readonly StopEntity Instance = new();
+}
+
+/// <summary>
 /// Runs one store write at a time. Commands that arrive meanwhile wait in the stash, so writes
 /// happen in the order the commands arrived, and the reply is sent only after the write is in
 /// the store. The actor never blocks: the write is a task piped back to it.
@@ -50,6 +60,13 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
             Stash.UnstashAll();
         });
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Asks the shard to stop this entity; what arrives meanwhile is buffered and starts a fresh one.</summary>
+    protected void Passivate()
+    {
+        Context.SetReceiveTimeout(null);
+        Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopEntity.Instance));
     }
 
     /// <summary>A store that cannot be reached is a 503 the client may retry; anything else is a bug, a 500.</summary>

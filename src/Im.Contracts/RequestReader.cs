@@ -85,12 +85,23 @@ public static class RequestReader
             ? new ApiError(ErrorCodes.GroupIdEmpty, "group_id must not be empty")
             : CheckId("group_id", groupId);
 
-    /// <summary>The query of the list endpoints: a group id (1003 when missing) and a page.</summary>
-    public static Parsed<GroupPageRequest> GroupPage(string? groupId, string? page, string? pageSize)
+    /// <summary>
+    /// The query of the list endpoints: a group id (1003 when missing), a page, and for messages an
+    /// optional <c>after_seq</c> (an integer ≥ 0) that turns the page into a catch-up, oldest first.
+    /// </summary>
+    public static Parsed<GroupPageRequest> GroupPage(string? groupId, string? page, string? pageSize, string? afterSeq = null)
     {
         if (CheckGroupIdQuery(groupId) is { } invalid) return invalid;
         var paging = Paging(page, pageSize);
-        return paging.Error is { } badPage ? badPage : new GroupPageRequest(groupId!, paging.Value!);
+        if (paging.Error is { } badPage) return badPage;
+        long? after = null;
+        if (afterSeq is not null)
+        {
+            if (!long.TryParse(afterSeq, System.Globalization.NumberStyles.None, null, out var value))
+                return ApiError.Invalid("after_seq", "after_seq must be an integer >= 0");
+            after = value;
+        }
+        return new GroupPageRequest(groupId!, paging.Value!, after);
     }
 
     public static Parsed<PageRequest> Paging(string? page, string? pageSize)
@@ -170,7 +181,7 @@ public sealed record PageRequest(int Page, int PageSize)
     public long Skip => (long)(Page - 1) * PageSize;
 }
 
-public sealed record GroupPageRequest(string GroupId, PageRequest Page);
+public sealed record GroupPageRequest(string GroupId, PageRequest Page, long? AfterSeq = null);
 
 /// <summary>Either a value or the error that stopped it.</summary>
 public readonly struct Parsed<T> where T : class

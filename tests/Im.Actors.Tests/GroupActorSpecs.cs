@@ -129,13 +129,30 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     }
 
     [Fact]
+    public async Task Should_finish_an_in_flight_write_before_stopping_for_a_hand_off()
+    {
+        var group = await GroupWith();
+        var entity = await Sys.ActorSelection(group.Path / "entity").ResolveOne(AskTimeout);
+        var watcher = CreateTestProbe();
+        watcher.Watch(entity);
+        var replyTo = CreateTestProbe();
+
+        group.Tell(new SendMessage(_groupId, "creator", "in flight", null), replyTo.Ref);
+        group.Tell(StopEntity.Instance);
+
+        var stored = Ok(await replyTo.ExpectMsgAsync<Outcome<MessageResponse>>(AskTimeout));
+        await watcher.ExpectTerminatedAsync(entity, AskTimeout);
+        Assert.Equal("in flight", (await _store.GetMessage(stored.MessageId))!.MsgContent);
+    }
+
+    [Fact]
     public async Task Should_answer_3001_for_unknown_group()
     {
         await _store.CreateUser("someone", "s", UserRoles.Patient);
         var group = StartGroup();
 
         Refused(ErrorCodes.GroupNotFound, await Ask<MessageResponse>(group, new SendMessage(_groupId, "someone", "hi", null)));
-        await _shard.ExpectMsgAsync<Passivate>();
+        Assert.IsType<StopEntity>((await _shard.ExpectMsgAsync<Passivate>()).StopMessage);
         Refused(ErrorCodes.GroupNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "someone", UserRoles.Patient)));
         Refused(ErrorCodes.GroupNotFound, await Ask<MessageResponse>(group, new StoreAiReply(_groupId, "record_x", "msg_x", "a", 1)));
 

@@ -147,6 +147,21 @@ public sealed class ConsultationFlowSpecs(E2EFixture fixture)
     }
 
     [Fact]
+    public async Task Should_catch_up_with_after_seq_oldest_first()
+    {
+        var (doctor, _, group) = await Api.CreateConsultation();
+        for (var i = 1; i <= 7; i++) await Api.SendMessage(doctor.UserId, group.GroupId, $"m{i}");
+
+        var (_, page) = await Api.Get($"/api/message/list?group_id={group.GroupId}&after_seq=3&page_size=3");
+        Assert.Equal(["m4", "m5", "m6"], page!["messages"]!.AsArray().Select(m => (string)m!["msg_content"]!));
+        Assert.Equal(7, (long)page["total"]!);
+        var (_, next) = await Api.Get($"/api/message/list?group_id={group.GroupId}&after_seq=6&page_size=3");
+        Assert.Equal([7L], next!["messages"]!.AsArray().Select(m => (long)m!["seq"]!));
+        var (_, none) = await Api.Get($"/api/message/list?group_id={group.GroupId}&after_seq=7");
+        Assert.Empty(none!["messages"]!.AsArray());
+    }
+
+    [Fact]
     public async Task Should_answer_each_rest_endpoint_of_the_spec()
     {
         var user = await Api.CreateUser(UserRoles.Patient, "李四");

@@ -29,6 +29,8 @@ public sealed class ErrorTableSpecs(HostFixture fixture) : IClassFixture<HostFix
         { "page not a number", "GET", "/api/message/list?group_id={group}&page=abc", null, null, 400, ErrorCodes.InvalidParameter },
         { "page_size too big", "GET", "/api/message/list?group_id={group}&page_size=101", null, null, 400, ErrorCodes.InvalidParameter },
         { "page_size zero", "GET", "/api/ai/interactions?group_id={group}&page_size=0", null, null, 400, ErrorCodes.InvalidParameter },
+        { "after_seq negative", "GET", "/api/message/list?group_id={group}&after_seq=-1", null, null, 400, ErrorCodes.InvalidParameter },
+        { "after_seq not a number", "GET", "/api/message/list?group_id={group}&after_seq=x", null, null, 400, ErrorCodes.InvalidParameter },
         { "content missing", "POST", "/api/message/send", "{\"group_id\":\"{group}\"}", "{doctor}", 400, ErrorCodes.ContentEmpty },
         { "content empty", "POST", "/api/message/send", "{\"group_id\":\"{group}\",\"content\":\"\"}", "{doctor}", 400, ErrorCodes.ContentEmpty },
         { "content whitespace", "POST", "/api/message/send", "{\"group_id\":\"{group}\",\"content\":\" \\n\\t \"}", "{doctor}", 400, ErrorCodes.ContentEmpty },

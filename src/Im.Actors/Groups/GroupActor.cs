@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Cluster.Sharding;
 using Akka.Event;
 using Im.Actors.Ai;
 using Im.Actors.Storage;
@@ -68,6 +67,7 @@ public sealed class GroupActor : SingleWriterActor
         Receive<SendMessage>(Send);
         Receive<StoreAiReply>(StoreReply);
         Receive<ReceiveTimeout>(_ => Passivate());
+        Receive<StopEntity>(_ => Context.Stop(Self));
     }
 
     private void Create(CreateGroup command)
@@ -162,18 +162,12 @@ public sealed class GroupActor : SingleWriterActor
 
     private void RefuseAll(ApiError error)
     {
+        Receive<StopEntity>(_ => Context.Stop(Self));
         ReceiveAny(command =>
         {
             Sender.Tell(Refusal(command, error));
             Passivate();
         });
-    }
-
-    // Asks the shard to stop this entity; what arrives meanwhile is buffered and starts a fresh one.
-    private void Passivate()
-    {
-        Context.SetReceiveTimeout(null);
-        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
     protected override object Refusal(object command, ApiError error) => command switch

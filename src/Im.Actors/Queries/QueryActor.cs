@@ -10,7 +10,8 @@ public static class Queries
     public sealed record GetUser(string UserId);
     public sealed record GetGroup(string GroupId);
     public sealed record GetMembers(string GroupId);
-    public sealed record ListMessages(string GroupId, PageRequest Page);
+    /// <summary>Newest first; with <paramref name="AfterSeq"/>, only messages after it, oldest first (catch-up).</summary>
+    public sealed record ListMessages(string GroupId, PageRequest Page, long? AfterSeq = null);
     public sealed record GetMessage(string MessageId);
     public sealed record ListAiInteractions(string GroupId, PageRequest Page);
 }
@@ -41,7 +42,9 @@ public sealed class QueryActor : ReceiveActor
         Receive<Queries.ListMessages>(q => Answer(async () =>
         {
             if (!await _store.GroupExists(q.GroupId)) return Outcome<MessageListResponse>.Fail(Errors.GroupNotFound);
-            var (messages, total) = await _store.ListMessages(q.GroupId, q.Page);
+            var (messages, total) = q.AfterSeq is { } afterSeq
+                ? await _store.ListMessagesAfter(q.GroupId, afterSeq, q.Page)
+                : await _store.ListMessages(q.GroupId, q.Page);
             return Outcome<MessageListResponse>.Ok(new MessageListResponse(messages, total, q.Page.Page, q.Page.PageSize));
         }, Outcome<MessageListResponse>.Fail));
         Receive<Queries.GetMessage>(q => Answer(async () =>

@@ -143,6 +143,16 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         return (await LoadMessages(ids), await totalTask);
     }
 
+    /// <summary>A page of the group's messages with <c>seq</c> greater than <paramref name="afterSeq"/>, oldest first.</summary>
+    public async Task<(IReadOnlyList<MessageResponse> Messages, long Total)> ListMessagesAfter(string groupId, long afterSeq, PageRequest page)
+    {
+        var timeline = keys.GroupMessages(groupId);
+        var totalTask = Db.SortedSetLengthAsync(timeline);
+        var ids = await Db.SortedSetRangeByScoreAsync(timeline, afterSeq, double.PositiveInfinity, Exclude.Start, Order.Ascending,
+            page.Skip, page.PageSize);
+        return (await LoadMessages(ids), await totalTask);
+    }
+
     /// <summary>Up to <paramref name="count"/> messages with <c>seq</c> at most <paramref name="uptoSeq"/>, oldest first.</summary>
     public async Task<IReadOnlyList<MessageResponse>> RecentMessages(string groupId, long uptoSeq, int count)
     {

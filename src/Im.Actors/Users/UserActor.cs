@@ -31,16 +31,11 @@ public sealed class UserActor : SingleWriterActor
                 : new WriteResult(Outcome<UserResponse>.Ok(user));
         }));
         Receive<ReceiveTimeout>(_ => Passivate());
+        Receive<StopEntity>(_ => Context.Stop(Self));
     }
 
     public static Props Props(ImStore store, TimeSpan passivateAfter) =>
         Akka.Actor.Props.Create(() => new UserActor(store, passivateAfter));
-
-    private void Passivate()
-    {
-        Context.SetReceiveTimeout(null);
-        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
-    }
 
     protected override object Refusal(object command, ApiError error) => Outcome<UserResponse>.Fail(error);
 }

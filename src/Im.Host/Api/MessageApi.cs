@@ -25,10 +25,12 @@ public static class MessageApi
 
     private static async Task<IResult> List(HttpRequest request, ActorGateway actors, CancellationToken cancellation)
     {
-        var query = RequestReader.GroupPage(request.Query["group_id"], request.Query["page"], request.Query["page_size"]);
+        var query = RequestReader.GroupPage(request.Query["group_id"], request.Query["page"], request.Query["page_size"],
+            request.Query["after_seq"]);
         return query.Error is { } invalid
             ? ApiResults.Error(invalid)
-            : await actors.Query<MessageListResponse>(new Queries.ListMessages(query.Value!.GroupId, query.Value.Page), cancellation);
+            : await actors.Query<MessageListResponse>(new Queries.ListMessages(query.Value!.GroupId, query.Value.Page, query.Value.AfterSeq),
+                cancellation);
     }
 
     private static async Task<IResult> Get(string message_id, ActorGateway actors, CancellationToken cancellation) =>
