@@ -20,6 +20,17 @@ if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; 
   (systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || pkill -x redis-server) >/dev/null 2>&1 || true
 fi
 
+# docker-compose: Debian's package (1.29); the deployment specs validate docker-compose.yml with `docker-compose config`.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  log "installing docker-compose"
+  if [ "$(id -u)" -ne 0 ]; then
+    log "docker-compose is missing and this is not root: install it with 'sudo apt-get install docker-compose'"
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null || { log "apt-get install docker-compose failed"; exit 1; }
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
