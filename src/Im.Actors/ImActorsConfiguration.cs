@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Im.Actors.Ai;
@@ -33,8 +34,11 @@ public static class ImActorsConfiguration
 
     public static AkkaConfigurationBuilder AddGroupActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
         builder.WithShardRegion<GroupRegion>("group",
-            (_, registry, _) => groupId => GroupActor.Props(groupId, services.Store, registry.Get<AiRouterActor>(),
-                services.AiClient.Endpoint, new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter)),
+            (system, registry, _) =>
+            {
+                var settings = new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter, NodeId(system));
+                return groupId => GroupActor.Props(groupId, services.Store, registry.Get<AiRouterActor>(), services.AiClient.Endpoint, settings);
+            },
             new GroupMessageExtractor(MaxShards),
             new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false, HandOffStopMessage = StopEntity.Instance });
 
@@ -51,5 +55,9 @@ public static class ImActorsConfiguration
             registry.Register<FanoutActor>(system.ActorOf(FanoutActor.Props(services.Redis, services.Store.Keys), "fanout"));
             registry.Register<AiRouterActor>(system.ActorOf(
                 AiRouterActor.Props(services.Ai, services.Store, services.AiClient, registry.Get<GroupRegion>(), services.AskTimeout), "ai"));
+            system.ActorOf(RecordJanitorActor.Props(services.Store), "ai-records");
         });
+
+    /// <summary>Address and incarnation: a node restarted on the same port is a different node.</summary>
+    public static string NodeId(ActorSystem system) => Cluster.Get(system).SelfUniqueAddress.ToString();
 }

@@ -66,6 +66,14 @@ public sealed class HostProcess : IAsyncDisposable
         _process = Process.Start(info)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        if (System.Environment.GetEnvironmentVariable("IM_TEST_HOST_LOGS") is { Length: > 0 } logs)
+        {
+            // For debugging a failing run: every host's output in a file of its own.
+            var file = Path.Combine(logs, $"host-{Port}.log");
+            Directory.CreateDirectory(logs);
+            _process.OutputDataReceived += (_, e) => { lock (_output) File.AppendAllText(file, e.Data + "\n"); };
+            _process.ErrorDataReceived += (_, e) => { lock (_output) File.AppendAllText(file, e.Data + "\n"); };
+        }
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await Eventually.True(async () =>

@@ -31,6 +31,8 @@ public sealed class FanoutActor : ReceiveActor
     private readonly Dictionary<string, HashSet<IActorRef>> _sessionsByUser = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _userBySession = new();
     private ChannelMessageQueue? _queue;
+    private EventHandler<ConnectionFailedEventArgs>? _onFailed;
+    private EventHandler<ConnectionFailedEventArgs>? _onRestored;
 
     public FanoutActor(IConnectionMultiplexer redis, StoreKeys keys)
     {
@@ -41,6 +43,9 @@ public sealed class FanoutActor : ReceiveActor
         Receive<FanoutProtocol.Register>(Register);
         Receive<Terminated>(t => Unregister(t.ActorRef));
         Receive<Published>(p => Deliver(p.Payload));
+        Receive<SubscriptionLost>(lost =>
+            _log.Warning("Lost the store's events channel ({0}); pushes pause until it reconnects, clients catch up from history", lost.Reason));
+        Receive<SubscriptionRestored>(_ => _log.Info("Reconnected to the store's events channel; pushes flow again"));
     }
 
     public static Props Props(IConnectionMultiplexer redis, StoreKeys keys) => Akka.Actor.Props.Create(() => new FanoutActor(redis, keys));
@@ -48,6 +53,11 @@ public sealed class FanoutActor : ReceiveActor
     protected override void PreStart()
     {
         var self = Self;
+        // StackExchange.Redis subscribes again by itself after a reconnect; these only say so in the log.
+        _onFailed = (_, e) => { if (e.ConnectionType == ConnectionType.Subscription) self.Tell(new SubscriptionLost(e.FailureType.ToString())); };
+        _onRestored = (_, e) => { if (e.ConnectionType == ConnectionType.Subscription) self.Tell(new SubscriptionRestored()); };
+        _redis.ConnectionFailed += _onFailed;
+        _redis.ConnectionRestored += _onRestored;
         _redis.GetSubscriber().SubscribeAsync(_keys.Events).PipeTo(Self, success: queue =>
         {
             queue.OnMessage(message => self.Tell(new Published(message.Message!)));
@@ -55,7 +65,12 @@ public sealed class FanoutActor : ReceiveActor
         });
     }
 
-    protected override void PostStop() => _queue?.Unsubscribe();
+    protected override void PostStop()
+    {
+        _redis.ConnectionFailed -= _onFailed;
+        _redis.ConnectionRestored -= _onRestored;
+        _queue?.Unsubscribe();
+    }
 
     private void Register(FanoutProtocol.Register register)
     {
@@ -110,4 +125,8 @@ public sealed class FanoutActor : ReceiveActor
     private sealed record Subscribed(ChannelMessageQueue Queue) : ILocalOnly;
 
     private sealed record Published(string Payload) : ILocalOnly;
+
+    private sealed record SubscriptionLost(string Reason) : ILocalOnly;
+
+    private sealed record SubscriptionRestored : ILocalOnly;
 }

@@ -7,7 +7,8 @@ using static Im.Actors.Groups.GroupCommands;
 
 namespace Im.Actors.Groups;
 
-public sealed record GroupActorSettings(string AssistantUserId, TimeSpan PassivateAfter);
+/// <param name="Node">This cluster member's unique address, written into the AI records it opens.</param>
+public sealed record GroupActorSettings(string AssistantUserId, TimeSpan PassivateAfter, string Node = "");
 
 /// <summary>
 /// The single writer of one group, behind the shard region. Loads the group and its members when
@@ -126,7 +127,7 @@ public sealed class GroupActor : SingleWriterActor
                     failure: ex => Outcome<MessageResponse>.Fail(ErrorFor(ex)));
                 return;
             case SendDecision.Accept accept:
-                var aiChange = accept.ForwardToAi ? new AiRecordChange.Open(_aiEndpoint.Url) : AiRecordChange.None;
+                var aiChange = accept.ForwardToAi ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node) : AiRecordChange.None;
                 var message = new NewMessage(_groupId, command.SenderId, MessageTypes.Text, command.Content,
                     _state.Recipients(), command.ClientMsgId, aiChange);
                 RunWrite(command, async () =>

@@ -92,11 +92,11 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         var now = Now;
         var createdAt = Ids.FormatTime(now);
         var messageId = Ids.NewMessageId(now);
-        var (mode, recordId, url, userMessageId, duration) = message.Ai switch
+        var (mode, recordId, url, userMessageId, duration, node) = message.Ai switch
         {
-            AiRecordChange.Open open => ("create", Ids.NewRecordId(now), open.AiServiceUrl, "", ""),
-            AiRecordChange.Complete done => ("complete", done.RecordId, "", done.UserMessageId, done.DurationMs.ToString(CultureInfo.InvariantCulture)),
-            _ => ("none", "", "", "", ""),
+            AiRecordChange.Open open => ("create", Ids.NewRecordId(now), open.AiServiceUrl, "", "", open.Node),
+            AiRecordChange.Complete done => ("complete", done.RecordId, "", done.UserMessageId, done.DurationMs.ToString(CultureInfo.InvariantCulture), ""),
+            _ => ("none", "", "", "", "", ""),
         };
 
         // The event is serialized here with placeholders for id and seq, which only the script knows.
@@ -119,7 +119,7 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
             ],
             [
                 messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content, createdAt, userMessageId,
-                mode, recordId, url, duration, keys.Events.ToString(), head, middle, tail,
+                mode, recordId, url, duration, keys.Events.ToString(), head, middle, tail, node,
             ]))!;
         var stored = new MessageResponse((long)result[0], messageId, message.GroupId, message.FromUserId, message.MsgType,
             message.Content, (long)result[1], createdAt, createdAt);
@@ -185,6 +185,21 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
 
     public async Task<IReadOnlyList<string>> PendingRecordIds() =>
         (await Db.SetMembersAsync(keys.PendingRecords)).Select(v => (string)v!).ToList();
+
+    /// <summary>
+    /// Fails every record still at status 0 whose AI call ran on a node not in <paramref name="liveNodes"/>:
+    /// that node died or left with the call in flight, and nobody else will finish it. Returns how many.
+    /// </summary>
+    public async Task<int> CloseOrphanedRecords(IReadOnlySet<string> liveNodes, string errorMessage)
+    {
+        var closed = 0;
+        foreach (var recordId in await PendingRecordIds())
+        {
+            var node = (string?)await Db.HashGetAsync(keys.Record(recordId), "node") ?? "";
+            if (!liveNodes.Contains(node) && await FailRecord(recordId, errorMessage, null)) closed++;
+        }
+        return closed;
+    }
 
     private async Task<IReadOnlyList<MessageResponse>> LoadMessages(RedisValue[] ids)
     {

@@ -22,8 +22,12 @@ public abstract record AiRecordChange
 
     public static readonly AiRecordChange None = new NoChange();
 
-    /// <summary>The message is a patient's: open a record at status 0 in the same step.</summary>
-    public sealed record Open(string AiServiceUrl) : AiRecordChange;
+    /// <summary>
+    /// The message is a patient's: open a record at status 0 in the same step. <paramref name="Node"/>
+    /// is the cluster member (address and incarnation) whose AI router takes it, so that the record
+    /// can be closed if that member dies with the call in flight.
+    /// </summary>
+    public sealed record Open(string AiServiceUrl, string Node = "") : AiRecordChange;
 
     /// <summary>The message is the AI's reply: close the record at status 1 in the same step.</summary>
     public sealed record Complete(string RecordId, string UserMessageId, long DurationMs) : AiRecordChange;

@@ -48,7 +48,7 @@ internal static class StoreScripts
     // KEYS: msg counter, group, group messages, message, record counter, record, group records, pending records.
     // ARGV: message_id, group_id, from, msg_type, content, now, user_message_id ('' for none),
     //       record mode ('none' | 'create' | 'complete'), record_id, ai_service_url, duration_ms,
-    //       channel, payload head, payload middle, payload tail.
+    //       channel, payload head, payload middle, payload tail, node (of an opened record).
     // Returns {id, seq, record id (0 unless created)}.
     public const string AppendMessage = """
         local id = redis.call('INCR', KEYS[1])
@@ -61,7 +61,7 @@ internal static class StoreScripts
         if ARGV[8] == 'create' then
             record = redis.call('INCR', KEYS[5])
             redis.call('HSET', KEYS[6], 'id', record, 'record_id', ARGV[9], 'group_id', ARGV[2], 'user_message_id', ARGV[1],
-                'ai_service_url', ARGV[10], 'status', 0, 'created_at', ARGV[6], 'updated_at', ARGV[6])
+                'ai_service_url', ARGV[10], 'status', 0, 'node', ARGV[16], 'created_at', ARGV[6], 'updated_at', ARGV[6])
             redis.call('ZADD', KEYS[7], record, ARGV[9])
             redis.call('SADD', KEYS[8], ARGV[9])
         elseif ARGV[8] == 'complete' then

@@ -1,8 +1,12 @@
+using Akka.Actor;
 using Akka.Cluster;
+using Akka.Cluster.Sharding;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Im.Actors;
+using Im.Actors.Clustering;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Im.Host.Config;
 
@@ -10,14 +14,73 @@ public static class AkkaSetup
 {
     public const string ActorSystemName = "im";
 
+    /// <summary>
+    /// A dead node is noticed after about 4 s without heartbeats (1 s interval, 3 s pause) and
+    /// downed once membership has been stable for 7 s, so its groups move within roughly 15 s,
+    /// well inside the 30 s target; the defaults (20 s stable-after) are sized for large clusters
+    /// where a wrong downing costs more than a slow one. A peer that refused a connection (not
+    /// started yet, or restarting) is retried after 1 s instead of 5 s: while an address is gated
+    /// every message to it is dropped, and asks to entities there time out.
+    /// </summary>
+    private const string SmallClusterTuning = """
+        akka.remote.retry-gate-closed-for = 1s
+        akka.cluster.failure-detector.heartbeat-interval = 1s
+        akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+        akka.cluster.split-brain-resolver.stable-after = 7s
+        akka.cluster.down-removal-margin = 7s
+        """;
+
+    /// <summary>
+    /// Split-brain resolution by a lease in Redis (see the README for why): the side that takes the
+    /// lease stays up. The minority waits 2 s first so a majority, when there is one, wins. The lease
+    /// outlives a dead holder by at most 15 s and is given back 10 s after a decision.
+    /// </summary>
+    private const string LeaseMajorityDowning = """
+        akka.cluster.downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+        akka.cluster.split-brain-resolver {
+          active-strategy = lease-majority
+          lease-majority {
+            lease-implementation = "im.cluster.redis-lease"
+            lease-name = "im-akka-sbr"
+            acquire-lease-delay-for-minority = 2s
+            release-after = 10s
+          }
+        }
+        im.cluster.redis-lease {
+          lease-class = "Im.Actors.Clustering.RedisLease, Im.Actors"
+          heartbeat-timeout = 15s
+          heartbeat-interval = 3s
+          lease-operation-timeout = 3s
+        }
+        """;
+
+    private static async Task WaitForShardRegions(ActorSystem system, IActorRef[] regions, ClusterReadiness readiness, ILogger logger)
+    {
+        while (!system.WhenTerminated.IsCompleted)
+        {
+            try
+            {
+                await Task.WhenAll(regions.Select(region => region.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(3))));
+                readiness.MarkUp();
+                return;
+            }
+            catch (AskTimeoutException)
+            {
+                logger.LogInformation("Shard regions have not reached their coordinators yet; still answering 503");
+            }
+        }
+    }
+
     public static void AddImAkka(this WebApplicationBuilder builder, ImActorServices services, AkkaNodeOptions node)
     {
         var readiness = new ClusterReadiness();
         builder.Services.AddSingleton(readiness);
+        builder.Services.AddHealthChecks().AddCheck("shard-regions", readiness, tags: [HealthTags.Ready]);
         builder.Services.AddAkka(ActorSystemName, (akka, sp) =>
         {
             if (node.SerializeMessages)
                 akka.AddHocon("akka.actor.serialize-messages = on", HoconAddMode.Prepend);
+            akka.AddHocon(SmallClusterTuning, HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory())
                 .WithRemoting(new RemoteOptions
                 {
@@ -26,23 +89,26 @@ public static class AkkaSetup
                     Port = node.Port,
                 })
                 .WithClustering(new ClusterOptions { SeedNodes = node.SeedNodes })
+                // After WithClustering, so that this downing strategy is the one in force.
+                .AddHocon(LeaseMajorityDowning, HoconAddMode.Prepend)
+                .AddSetup(new RedisLeaseSetup(services.Redis, services.Store.Keys.Prefix))
                 .AddGroupActors(services)
                 .AddUserActors(services)
                 .AddNodeActors(services)
                 .WithActorSystemLivenessCheck(tags: [HealthTags.Live])
                 .WithAkkaClusterReadinessCheck(tags: [HealthTags.Ready])
-                .AddStartup(async (system, _) =>
+                .AddStartup(async (system, registry) =>
                 {
-                    var cluster = Cluster.Get(system);
-                    cluster.RegisterOnMemberUp(readiness.MarkUp);
-                    cluster.RegisterOnMemberRemoved(readiness.MarkDown);
-                    var alone = node.SeedNodes.Length == 0;
-                    // With no seed nodes there is no one to join but ourselves.
-                    if (alone) cluster.Join(cluster.SelfAddress);
                     var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Im.Host.Startup");
+                    var cluster = Cluster.Get(system);
+                    IActorRef[] regions = [registry.Get<GroupRegion>(), registry.Get<UserRegion>()];
+                    cluster.RegisterOnMemberUp(() => _ = WaitForShardRegions(system, regions, readiness, logger));
+                    cluster.RegisterOnMemberRemoved(readiness.MarkDown);
+                    // With no seed nodes there is no one to join but ourselves.
+                    if (node.SeedNodes.Length == 0) cluster.Join(cluster.SelfAddress);
                     try
                     {
-                        await StoreMaintenance.Run(services.Store, services.Ai, closeInterruptedRecords: alone, logger);
+                        await StoreMaintenance.Run(services.Store, services.Ai);
                     }
                     catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
                     {
@@ -53,8 +119,12 @@ public static class AkkaSetup
     }
 }
 
-/// <summary>True between this node's MemberUp and its removal: the window in which asks can be answered.</summary>
-public sealed class ClusterReadiness
+/// <summary>
+/// True from the moment this node is a member whose shard regions reach their coordinators until
+/// it is removed: the window in which asks can be answered. Being Up is not enough: a node that
+/// has just joined needs a moment to find the coordinators, and asks sent before that time out.
+/// </summary>
+public sealed class ClusterReadiness : IHealthCheck
 {
     private volatile bool _up;
 
@@ -63,6 +133,9 @@ public sealed class ClusterReadiness
     public void MarkUp() => _up = true;
 
     public void MarkDown() => _up = false;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_up ? HealthCheckResult.Healthy("shard regions ready") : HealthCheckResult.Unhealthy("shard regions not ready"));
 }
 
 public static class HealthTags
