@@ -111,10 +111,18 @@ public sealed class ClusterSpecs
     [InlineData(1)]
     public async Task Should_serve_a_dead_nodes_groups_and_lose_nothing_acknowledged(int victim)
     {
-        await using var cluster = await LocalCluster.Start(2, new Dictionary<string, string> { ["Im__AskTimeoutSeconds"] = "3" });
+        await using var ai = await StandInAiServer.Start();
+        await using var cluster = await LocalCluster.Start(2, new Dictionary<string, string>
+        {
+            ["Im__AskTimeoutSeconds"] = "3",
+            ["Ai__Endpoint"] = ai.Url,
+        });
         var (dead, survivor) = (cluster.Nodes[victim], cluster.Nodes[1 - victim]);
         var groups = await Groups(survivor.Api, 6);
         var (doctor, _, watched) = groups[0];
+        // AI calls in flight when the node dies: the stand-in takes 8 s to answer these.
+        foreach (var (_, patient, group) in groups)
+            await survivor.Api.SendMessage(patient.UserId, group.GroupId, "a slow question #slow");
         await using var socketOnDead = await WsClient.Connect(dead.BaseAddress, doctor.UserId);
         await using var traffic = Traffic.Start(survivor.Api, groups, retryFor: TimeSpan.FromSeconds(30));
         await traffic.WaitForAcknowledged(20);
@@ -131,6 +139,20 @@ public sealed class ClusterSpecs
         foreach (var (owner, _, group) in groups)
             await survivor.Api.SendMessage(owner.UserId, group.GroupId, "after the crash");
         await AssertNoneLost(survivor.Api, traffic.Acknowledged);
+
+        // No AI record stays open: those whose call died with the node are closed as interrupted.
+        var states = "";
+        await Eventually.True(async () =>
+        {
+            var records = new List<AiInteractionResponse>();
+            foreach (var (_, _, group) in groups) records.AddRange((await survivor.Api.ListAiInteractions(group.GroupId)).Records);
+            states = string.Join(", ", records.Select(r => $"{r.Status} {r.ErrorMessage}"));
+            return records.Count == groups.Count && records.All(r =>
+                r.Status == AiRecordStatus.Succeeded || (r.Status == AiRecordStatus.Failed && r.ErrorMessage == "4001: interrupted"));
+        }, TimeSpan.FromSeconds(30), "every AI record closed").ContinueWith(t =>
+        {
+            if (t.IsFaulted) throw new TimeoutException($"AI records not all closed: {states}", t.Exception);
+        });
 
         // The client of the dead node reconnects elsewhere and fetches exactly what it missed.
         await using var reconnected = await WsClient.Connect(survivor.BaseAddress, doctor.UserId);

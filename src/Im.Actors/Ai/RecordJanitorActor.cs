@@ -19,6 +19,7 @@ public sealed class RecordJanitorActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ImStore _store;
     private readonly Cluster _cluster = Cluster.Get(Context.System);
+    private readonly HashSet<UniqueAddress> _removed = [];
     private bool _sweeping;
     private bool _sweepAgain;
 
@@ -29,7 +30,12 @@ public sealed class RecordJanitorActor : ReceiveActor
         {
             if (up.Member.UniqueAddress.Equals(_cluster.SelfUniqueAddress)) Sweep();
         });
-        Receive<ClusterEvent.MemberRemoved>(_ => Sweep());
+        Receive<ClusterEvent.MemberRemoved>(removed =>
+        {
+            // The cluster's read view may still list the member when this event arrives.
+            _removed.Add(removed.Member.UniqueAddress);
+            Sweep();
+        });
         Receive<Swept>(swept =>
         {
             _sweeping = false;
@@ -56,7 +62,8 @@ public sealed class RecordJanitorActor : ReceiveActor
         }
         _sweeping = true;
         _sweepAgain = false;
-        var live = _cluster.State.Members.Select(m => m.UniqueAddress.ToString()).ToHashSet();
+        var live = _cluster.State.Members.Where(m => !_removed.Contains(m.UniqueAddress))
+            .Select(m => m.UniqueAddress.ToString()).ToHashSet();
         _store.CloseOrphanedRecords(live, Interrupted).PipeTo(Self,
             success: closed => new Swept(closed, null),
             failure: ex => new Swept(0, ex.GetType().Name));
