@@ -94,10 +94,15 @@ public sealed class ClusterSpecs
         await using var cluster = await LocalCluster.Start(2);
         var (stays, leaves) = (cluster.Nodes[0], cluster.Nodes[1]);
         var groups = await Groups(stays.Api, 6);
+        await using var socketOnLeaving = await WsClient.Connect(leaves.BaseAddress, groups[0].Doctor.UserId);
         await using var traffic = Traffic.Start(stays.Api, groups, retryFor: TimeSpan.FromSeconds(10));
         await traffic.WaitForAcknowledged(20);
 
-        await leaves.Stop();
+        var stopping = leaves.Stop();
+        // Its clients are told to go elsewhere (1001) as soon as the node starts shutting down.
+        await socketOnLeaving.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, socketOnLeaving.CloseStatus);
+        await stopping;
         var acknowledgedAtLeave = traffic.Acknowledged.Count;
         await traffic.WaitForAcknowledged(acknowledgedAtLeave + 30);
         await traffic.StopAsync();

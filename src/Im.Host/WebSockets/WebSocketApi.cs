@@ -39,6 +39,7 @@ public sealed class SessionStarter(
     IRequiredActor<GroupRegion> groups,
     IRequiredActor<FanoutActor> fanout,
     ImOptions options,
+    IHostApplicationLifetime lifetime,
     ILogger<SessionStarter> logger)
 {
     private const int MaxFrameBytes = 64 * 1024;
@@ -50,6 +51,10 @@ public sealed class SessionStarter(
         var session = system.ActorOf(SessionActor.Props(userId, output, store, groups.ActorRef, fanout.ActorRef,
             new SessionSettings(options.AskTimeout)));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        // A node that is shutting down says so, so clients reconnect to another node at once
+        // instead of waiting for the host's shutdown timeout to cut them off.
+        using var goingAway = lifetime.ApplicationStopping.Register(() =>
+            output.Close((int)WebSocketCloseStatus.EndpointUnavailable, "server shutting down, reconnect"));
         var pump = PumpThenStopReading(output, socket, stop);
         try
         {
