@@ -7,29 +7,28 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[test] %s\n' "$*"; }
 
-# redis-server: Debian's package; the Redis store specs and end-to-end tests start their own.
-if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
-  log "installing redis-server"
+# Installs a Debian package when its command is missing; tests never assume a machine has it.
+ensure() {
+  local command=$1 package=$2
+  command -v "$command" >/dev/null 2>&1 && return 0
+  log "installing $package"
   if [ "$(id -u)" -ne 0 ]; then
-    log "redis-server is missing and this is not root: install it with 'sudo apt-get install redis-server'"
+    log "$command is missing and this is not root: install it with 'sudo apt-get install $package'"
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null || { log "apt-get install redis-server failed"; exit 1; }
-  # The package starts a system-wide server on 6379; the tests use their own on free ports.
-  (systemctl stop redis-server 2>/dev/null || service redis-server stop 2>/dev/null || pkill -x redis-server) >/dev/null 2>&1 || true
-fi
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "$package" >/dev/null \
+    || { log "apt-get install $package failed"; exit 1; }
+}
 
-# docker-compose: Debian's package (1.29); the deployment specs validate docker-compose.yml with `docker-compose config`.
-if ! command -v docker-compose >/dev/null 2>&1; then
-  log "installing docker-compose"
-  if [ "$(id -u)" -ne 0 ]; then
-    log "docker-compose is missing and this is not root: install it with 'sudo apt-get install docker-compose'"
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null || { log "apt-get install docker-compose failed"; exit 1; }
+# redis-server: the Redis store specs and end-to-end tests start their own on free ports.
+if ! command -v redis-server >/dev/null 2>&1; then
+  ensure redis-server redis-server
+  # The fresh package may have started a system-wide server on 6379; nothing here uses it.
+  (systemctl stop redis-server || service redis-server stop) >/dev/null 2>&1 || true
 fi
+# docker-compose (1.29): the deployment specs validate docker-compose.yml with `docker-compose config`.
+ensure docker-compose docker-compose
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results=$(mktemp -d)
