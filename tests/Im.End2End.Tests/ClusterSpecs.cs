@@ -112,17 +112,19 @@ public sealed class ClusterSpecs
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    public async Task Should_serve_a_dead_nodes_groups_and_lose_nothing_acknowledged(int victim)
+    [InlineData(2, 0)] // two nodes, the oldest dies: the younger must stay up
+    [InlineData(2, 1)] // two nodes, the younger dies
+    [InlineData(3, 0)] // three nodes, the oldest (the shard coordinators' home) dies
+    [InlineData(3, 2)] // three nodes, the youngest dies
+    public async Task Should_serve_a_dead_nodes_groups_and_lose_nothing_acknowledged(int nodes, int victim)
     {
         await using var ai = await StandInAiServer.Start();
-        await using var cluster = await LocalCluster.Start(2, new Dictionary<string, string>
+        await using var cluster = await LocalCluster.Start(nodes, new Dictionary<string, string>
         {
             ["Im__AskTimeoutSeconds"] = "3",
             ["Ai__Endpoint"] = ai.Url,
         });
-        var (dead, survivor) = (cluster.Nodes[victim], cluster.Nodes[1 - victim]);
+        var (dead, survivor) = (cluster.Nodes[victim], cluster.Nodes[(victim + 1) % nodes]);
         var groups = await Groups(survivor.Api, 6);
         var (doctor, _, watched) = groups[0];
         // AI calls in flight when the node dies: the stand-in takes 8 s to answer these.

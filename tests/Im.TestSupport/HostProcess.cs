@@ -39,11 +39,8 @@ public sealed class HostProcess : IAsyncDisposable
     public static async Task<HostProcess> Start(IDictionary<string, string> environment, int? port = null,
         string readyPath = "/health/ready")
     {
-        var settings = new Dictionary<string, string>(environment)
-        {
-            ["Akka__SerializeMessages"] = "true",
-            ["DOTNET_gcServer"] = "0",
-        };
+        var settings = new Dictionary<string, string>(environment) { ["DOTNET_gcServer"] = "0" };
+        settings.TryAdd("Akka__SerializeMessages", "true");
         settings.TryAdd("Im__DataDir", Directory.CreateTempSubdirectory("im-data-").FullName);
         var host = new HostProcess(settings, port ?? Ports.FreeLoopbackPort(), readyPath);
         await host.Launch();

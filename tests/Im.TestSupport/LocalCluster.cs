@@ -31,6 +31,10 @@ public sealed class LocalCluster : IAsyncDisposable
                 ["Redis__KeyPrefix"] = prefix,
                 ["Akka__Hostname"] = "127.0.0.1",
                 ["Akka__Port"] = akkaPorts[index].ToString(CultureInfo.InvariantCulture),
+                // Between processes every message is serialized for real. Forcing it on local
+                // messages too breaks the cluster's own events (a Member's up-number does not survive
+                // the JSON round trip), so nodes disagree on the oldest member and singletons stall.
+                ["Akka__SerializeMessages"] = "false",
             };
             for (var seed = 0; seed < Math.Min(2, count); seed++)
                 environment[$"Akka__SeedNodes__{seed}"] = $"akka.tcp://im@127.0.0.1:{akkaPorts[seed]}";

@@ -38,6 +38,10 @@ public sealed class AkkaNodeOptions
     public int Port { get; init; }
     public string[] SeedNodes { get; init; } = [];
 
-    /// <summary>Serialize every actor message even on one node; tests turn it on to catch cluster-only bugs.</summary>
+    /// <summary>
+    /// Serialize every actor message even on one node; single-node tests turn it on to catch
+    /// cluster-only bugs. Not for multi-node clusters: Akka's own local cluster events do not
+    /// survive it (members' up-numbers are lost and nodes disagree on the oldest member).
+    /// </summary>
     public bool SerializeMessages { get; init; }
 }
