@@ -59,5 +59,5 @@ public static class ImActorsConfiguration
         });
 
     /// <summary>Address and incarnation: a node restarted on the same port is a different node.</summary>
-    public static string NodeId(ActorSystem system) => Cluster.Get(system).SelfUniqueAddress.ToString();
+    private static string NodeId(ActorSystem system) => Cluster.Get(system).SelfUniqueAddress.ToString();
 }

@@ -10,13 +10,14 @@ namespace Im.Host.Api;
 public static class JsonBody
 {
     private const int MaxBytes = 64 * 1024;
+    private static readonly ApiError TooLarge = ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes");
 
     public static async Task<(JsonDocument? Document, IResult? Error)> Read(HttpRequest request, CancellationToken cancellation)
     {
         if (!request.HasJsonContentType())
             return (null, ApiResults.Error(ErrorCodes.UnsupportedMediaType, "Content-Type must be application/json"));
         if (request.ContentLength > MaxBytes)
-            return (null, ApiResults.Error(ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes")));
+            return (null, ApiResults.Error(TooLarge));
         try
         {
             using var body = new MemoryStream();
@@ -26,7 +27,7 @@ public static class JsonBody
             {
                 // Chunked bodies have no Content-Length: stop reading as soon as the limit is passed.
                 if (body.Length + read > MaxBytes)
-                    return (null, ApiResults.Error(ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes")));
+                    return (null, ApiResults.Error(TooLarge));
                 body.Write(buffer, 0, read);
             }
             body.Position = 0;
