@@ -1,19 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
-using Im.Contracts;
-using StackExchange.Redis;
 
 namespace Im.Actors;
-
-/// <summary>
-/// What the shard sends an entity to stop it, on passivation and on hand-off to another node.
-/// Unlike a PoisonPill it waits its turn: an entity in the middle of a write stashes it, finishes
-/// the write and replies, then stops, so a hand-over never cuts an acknowledged write short.
-/// </summary>
-public sealed record StopEntity
-{
-    public static readonly StopEntity Instance = new();
-}
 
 /// <summary>
 /// Runs one store write at a time. Commands that arrive meanwhile wait in the stash, so writes
@@ -26,14 +14,11 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
 
     public IStash Stash { get; set; } = null!;
 
-    /// <summary>The refusal to send for <paramref name="command"/>, typed as its asker expects.</summary>
-    protected abstract object Refusal(object command, ApiError error);
-
     /// <summary>
     /// Starts <paramref name="write"/> and waits for it. Its result is the reply and an optional step
     /// to run on the actor's own thread before the reply goes out (to update state).
     /// </summary>
-    protected void RunWrite(object command, Func<Task<WriteResult>> write)
+    protected void RunWrite(IRefusable command, Func<Task<WriteResult>> write)
     {
         var replyTo = Sender;
         BecomeStacked(Writing);
@@ -54,9 +39,9 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
         Receive<WriteFailed>(failed =>
         {
             UnbecomeStacked();
-            var error = ErrorFor(failed.Cause);
+            var error = Errors.For(failed.Cause);
             Log.Warning(failed.Cause, "{0} failed for {1}: {2}", failed.Command.GetType().Name, Self.Path.Name, error.Code);
-            failed.ReplyTo.Tell(Refusal(failed.Command, error));
+            failed.ReplyTo.Tell(failed.Command.Refuse(error));
             Stash.UnstashAll();
         });
         ReceiveAny(_ => Stash.Stash());
@@ -69,17 +54,9 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
         Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopEntity.Instance));
     }
 
-    /// <summary>A store that cannot be reached is a 503 the client may retry; anything else is a bug, a 500.</summary>
-    public static ApiError ErrorFor(Exception cause) => cause switch
-    {
-        AggregateException { InnerException: { } inner } => ErrorFor(inner),
-        RedisException or TimeoutException => Errors.StoreUnavailable,
-        _ => new ApiError(ErrorCodes.InternalError, "internal error"),
-    };
-
     protected sealed record WriteResult(object Reply, Action? Then = null);
 
     private sealed record WriteFinished(IActorRef ReplyTo, WriteResult Result) : ILocalOnly;
 
-    private sealed record WriteFailed(IActorRef ReplyTo, object Command, Exception Cause) : ILocalOnly;
+    private sealed record WriteFailed(IActorRef ReplyTo, IRefusable Command, Exception Cause) : ILocalOnly;
 }

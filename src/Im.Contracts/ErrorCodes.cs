@@ -16,6 +16,9 @@ public static class ErrorCodes
     public const string AiBadResponse = "4003";
     public const string MessageNotFound = "MESSAGE_NOT_FOUND";
     public const string Unauthorized = "UNAUTHORIZED";
+    public const string Forbidden = "FORBIDDEN";
+    public const string RateLimited = "RATE_LIMITED";
+    public const string IdempotencyConflict = "IDEMPOTENCY_CONFLICT";
     public const string NotFound = "NOT_FOUND";
     public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
     public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
@@ -23,6 +26,7 @@ public static class ErrorCodes
     public const string InternalError = "INTERNAL_ERROR";
     public const string InvalidFrame = "INVALID_FRAME";
     public const string UnknownType = "UNKNOWN_TYPE";
+    public const string TooManyConnections = "TOO_MANY_CONNECTIONS";
 }
 
 /// <summary>A refusal: a business code, a human message and optional details (field name and so on).</summary>

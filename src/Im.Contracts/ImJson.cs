@@ -8,6 +8,12 @@ public static class ImJson
 {
     public static readonly JsonSerializerOptions Options = Create();
 
+    /// <summary>
+    /// How request bodies and frames are parsed: a repeated property is an error, not a silent
+    /// choice of one of its values (two parsers reading one body differently is how checks are bypassed).
+    /// </summary>
+    public static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
+
     public static JsonSerializerOptions Create()
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace Im.Contracts;
@@ -7,76 +9,90 @@ namespace Im.Contracts;
 /// spec's error for the first thing wrong with it. Both transports use it, so a bad field gets
 /// the same code over HTTP and over WebSocket.
 /// </summary>
+/// <remarks>
+/// Text rules beyond the spec's lengths: names and ids carry no control characters and no bidi
+/// embedding, override or isolate controls (they make one name display as another); message
+/// content and descriptions may hold tabs, line breaks and any bidi formatting, but no other
+/// control character. A lone surrogate is never text.
+/// </remarks>
 public static class RequestReader
 {
-    public static Parsed<CreateUserRequest> CreateUser(JsonElement body)
+    public static Outcome<CreateUserRequest> CreateUser(JsonElement body)
     {
         if (NotAnObject(body) is { } notObject) return notObject;
-        if (RequiredText(body, "username", Limits.UsernameMax, out var username) is { } e1) return e1;
+        if (RequiredName(body, "username", Limits.UsernameMax, out var username) is { } e1) return e1;
         if (RequiredRole(body, out var role) is { } e2) return e2;
         return new CreateUserRequest(username, role);
     }
 
-    public static Parsed<UpdateUserRoleRequest> UpdateUserRole(JsonElement body)
+    public static Outcome<UpdateUserRoleRequest> UpdateUserRole(JsonElement body)
     {
         if (NotAnObject(body) is { } notObject) return notObject;
         if (RequiredRole(body, out var role) is { } e1) return e1;
         return new UpdateUserRoleRequest(role);
     }
 
-    public static Parsed<CreateGroupRequest> CreateGroup(JsonElement body)
+    public static Outcome<CreateGroupRequest> CreateGroup(JsonElement body)
     {
         if (NotAnObject(body) is { } notObject) return notObject;
-        if (RequiredText(body, "group_name", Limits.GroupNameMax, out var name) is { } e1) return e1;
-        string? description = null;
-        if (body.TryGetProperty("description", out var value) && value.ValueKind != JsonValueKind.Null)
-        {
-            if (!TryReadString(value, out var text))
-                return ApiError.Invalid("description", "description must be a string or null");
-            if (Limits.CountCharacters(text) > Limits.DescriptionMax)
-                return ApiError.Invalid("description", $"description must be at most {Limits.DescriptionMax} characters");
-            description = text;
-        }
-        return new CreateGroupRequest(name, description);
+        if (RequiredName(body, "group_name", Limits.GroupNameMax, out var name) is { } e1) return e1;
+        if (OptionalText(body, "description", Limits.DescriptionMax, TextKind.Prose, out var description) is { } e2) return e2;
+        if (OptionalText(body, "created_by", Limits.IdMax, TextKind.Id, out var createdBy) is { } e3) return e3;
+        return new CreateGroupRequest(name, description, createdBy);
     }
 
-    public static Parsed<AddMemberRequest> AddMember(JsonElement body)
+    public static Outcome<AddMemberRequest> AddMember(JsonElement body)
     {
         if (NotAnObject(body) is { } notObject) return notObject;
-        if (RequiredText(body, "user_id", Limits.MemberUserIdMax, out var userId) is { } e1) return e1;
+        if (RequiredId(body, "user_id", Limits.MemberUserIdMax, out var userId) is { } e1) return e1;
         if (RequiredRole(body, out var role) is { } e2) return e2;
         return new AddMemberRequest(userId, role);
     }
 
-    public static Parsed<SendMessageRequest> SendMessage(JsonElement body)
+    /// <param name="idempotencyKey">The <c>Idempotency-Key</c> header, a synonym of the body's <c>client_msg_id</c>.</param>
+    public static Outcome<SendMessageRequest> SendMessage(JsonElement body, string? idempotencyKey = null)
     {
         if (NotAnObject(body) is { } notObject) return notObject;
         if (MessageFields(body, out var groupId, out var content) is { } error) return error;
-        return new SendMessageRequest(groupId, content);
+        if (OptionalText(body, "client_msg_id", Limits.ClientMsgIdMax, TextKind.Id, out var clientMsgId) is { } badId) return badId;
+        if (idempotencyKey is not null)
+        {
+            if (CheckText(idempotencyKey, Limits.ClientMsgIdMax, TextKind.Id) is { } problem)
+                return ApiError.Invalid("Idempotency-Key", $"the Idempotency-Key header {problem}");
+            if (clientMsgId is not null && clientMsgId != idempotencyKey)
+                return ApiError.Invalid("client_msg_id", "client_msg_id and the Idempotency-Key header differ");
+            clientMsgId = idempotencyKey;
+        }
+        return new SendMessageRequest(groupId, content, clientMsgId);
     }
 
-    public static Parsed<SendMessageFrame> SendMessageFrame(JsonElement frame)
+    public static Outcome<SendMessageFrame> SendMessageFrame(JsonElement frame)
     {
         if (NotAnObject(frame) is { } notObject) return notObject;
         if (MessageFields(frame, out var groupId, out var content) is { } error) return error;
-        string? clientMsgId = null;
-        if (frame.TryGetProperty("client_msg_id", out var value) && value.ValueKind != JsonValueKind.Null)
-        {
-            if (!TryReadString(value, out var text) || Limits.CountCharacters(text) > Limits.ClientMsgIdMax)
-                return ApiError.Invalid("client_msg_id", $"client_msg_id must be a string of at most {Limits.ClientMsgIdMax} characters");
-            clientMsgId = text;
-        }
+        if (OptionalText(frame, "client_msg_id", Limits.ClientMsgIdMax, TextKind.Id, out var clientMsgId) is { } badId) return badId;
         return new SendMessageFrame(groupId, content, clientMsgId);
     }
+
+    /// <summary>A frame's <c>client_msg_id</c> when it is a valid one, so that an error about the frame can echo it.</summary>
+    public static string? ClientMsgIdOf(JsonElement frame) =>
+        frame.ValueKind == JsonValueKind.Object
+        && OptionalText(frame, "client_msg_id", Limits.ClientMsgIdMax, TextKind.Id, out var clientMsgId) is null
+            ? clientMsgId
+            : null;
+
+    /// <summary>A frame's <c>type</c>: a string that is text (a lone surrogate escape is not), or null.</summary>
+    public static string? FrameType(JsonElement frame) =>
+        frame.ValueKind == JsonValueKind.Object && frame.TryGetProperty("type", out var type) && TryReadString(type, out var text)
+            ? text
+            : null;
 
     /// <summary>Validates an id taken from a path or query string before any actor sees it.</summary>
     public static ApiError? CheckId(string field, string? id)
     {
         if (string.IsNullOrEmpty(id))
             return ApiError.Invalid(field, $"{field} is required");
-        if (Limits.CountCharacters(id) > Limits.IdMax)
-            return ApiError.Invalid(field, $"{field} must be at most {Limits.IdMax} characters");
-        return null;
+        return CheckText(id, Limits.IdMax, TextKind.Id) is { } problem ? ApiError.Invalid(field, $"{field} {problem}") : null;
     }
 
     /// <summary>Reads <c>group_id</c> of the list endpoints: missing or empty is the spec's 1003.</summary>
@@ -89,7 +105,7 @@ public static class RequestReader
     /// The query of the list endpoints: a group id (1003 when missing), a page, and for messages an
     /// optional <c>after_seq</c> (an integer ≥ 0) that turns the page into a catch-up, oldest first.
     /// </summary>
-    public static Parsed<GroupPageRequest> GroupPage(string? groupId, string? page, string? pageSize, string? afterSeq = null)
+    public static Outcome<GroupPageRequest> GroupPage(string? groupId, string? page, string? pageSize, string? afterSeq = null)
     {
         if (CheckGroupIdQuery(groupId) is { } invalid) return invalid;
         var paging = Paging(page, pageSize);
@@ -97,22 +113,36 @@ public static class RequestReader
         long? after = null;
         if (afterSeq is not null)
         {
-            if (!long.TryParse(afterSeq, System.Globalization.NumberStyles.None, null, out var value))
+            if (!TryParseCount(afterSeq, out var value))
                 return ApiError.Invalid("after_seq", "after_seq must be an integer >= 0");
             after = value;
         }
         return new GroupPageRequest(groupId!, paging.Value!, after);
     }
 
-    public static Parsed<PageRequest> Paging(string? page, string? pageSize)
+    public static Outcome<PageRequest> Paging(string? page, string? pageSize)
     {
-        var pageNumber = 1;
-        if (page is not null && (!int.TryParse(page, System.Globalization.NumberStyles.None, null, out pageNumber) || pageNumber < 1))
+        var pageNumber = 1L;
+        if (page is not null && (!TryParseCount(page, out pageNumber) || pageNumber is < 1 or > int.MaxValue))
             return ApiError.Invalid("page", "page must be an integer >= 1");
-        var size = Limits.DefaultPageSize;
-        if (pageSize is not null && (!int.TryParse(pageSize, System.Globalization.NumberStyles.None, null, out size) || size < 1 || size > Limits.PageSizeMax))
+        var size = (long)Limits.DefaultPageSize;
+        if (pageSize is not null && (!TryParseCount(pageSize, out size) || size is < 1 or > Limits.PageSizeMax))
             return ApiError.Invalid("page_size", $"page_size must be an integer from 1 to {Limits.PageSizeMax}");
-        return new PageRequest(pageNumber, size);
+        return new PageRequest((int)pageNumber, (int)size);
+    }
+
+    // ASCII digits and nothing else: .NET's number parsing forgives trailing NULs ("1\0"), and
+    // NumberStyles.None still takes other digit forms in some cultures.
+    private static bool TryParseCount(string text, out long value)
+    {
+        value = 0;
+        if (text.Length is 0 or > 18) return false;
+        foreach (var c in text)
+        {
+            if (c is < '0' or > '9') return false;
+        }
+        value = long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+        return true;
     }
 
     private static ApiError? MessageFields(JsonElement body, out string groupId, out string content)
@@ -121,31 +151,50 @@ public static class RequestReader
         if (!body.TryGetProperty("content", out var contentValue) || contentValue.ValueKind == JsonValueKind.Null)
             return new ApiError(ErrorCodes.ContentEmpty, "content must not be empty");
         if (!TryReadString(contentValue, out content))
-            return ApiError.Invalid("content", "content must be a string");
+            return ApiError.Invalid("content", "content must be a string of text");
         if (string.IsNullOrWhiteSpace(content))
             return new ApiError(ErrorCodes.ContentEmpty, "content must not be empty");
         if (Limits.CountCharacters(content) > Limits.ContentMax)
             return new ApiError(ErrorCodes.ContentTooLong, $"content must be at most {Limits.ContentMax} characters");
+        if (ForbiddenCharacter(content, TextKind.Prose) is { } problem)
+            return ApiError.Invalid("content", $"content {problem}");
 
         if (!body.TryGetProperty("group_id", out var groupValue) || groupValue.ValueKind == JsonValueKind.Null)
             return new ApiError(ErrorCodes.GroupIdEmpty, "group_id must not be empty");
         if (!TryReadString(groupValue, out groupId))
-            return ApiError.Invalid("group_id", "group_id must be a string");
+            return ApiError.Invalid("group_id", "group_id must be a string of text");
         return CheckGroupIdQuery(groupId);
     }
 
     private static ApiError? NotAnObject(JsonElement body) =>
         body.ValueKind == JsonValueKind.Object ? null : new ApiError(ErrorCodes.InvalidParameter, "the body must be a JSON object");
 
-    private static ApiError? RequiredText(JsonElement body, string field, int max, out string text)
+    private static ApiError? RequiredName(JsonElement body, string field, int max, out string text)
     {
-        text = "";
-        if (!body.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
-            return ApiError.Invalid(field, $"{field} is required");
-        if (!TryReadString(value, out text))
-            return ApiError.Invalid(field, $"{field} must be a string");
-        if (string.IsNullOrWhiteSpace(text) || Limits.CountCharacters(text) > max)
-            return ApiError.Invalid(field, $"{field} must be 1 to {max} characters and not blank");
+        if (RequiredId(body, field, max, out text) is { } error) return error;
+        return string.IsNullOrWhiteSpace(text) ? ApiError.Invalid(field, $"{field} must not be blank") : null;
+    }
+
+    private static ApiError? RequiredId(JsonElement body, string field, int max, out string text)
+    {
+        if (OptionalText(body, field, max, TextKind.Id, out var value) is { } error)
+        {
+            text = "";
+            return error;
+        }
+        text = value ?? "";
+        return value is null ? ApiError.Invalid(field, $"{field} is required") : null;
+    }
+
+    private static ApiError? OptionalText(JsonElement body, string field, int max, TextKind kind, out string? text)
+    {
+        text = null;
+        if (!body.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (!TryReadString(value, out var read))
+            return ApiError.Invalid(field, $"{field} must be a string of text");
+        if (CheckText(read, max, kind) is { } problem)
+            return ApiError.Invalid(field, $"{field} {problem}");
+        text = read;
         return null;
     }
 
@@ -156,6 +205,40 @@ public static class RequestReader
             return ApiError.Invalid("user_role", "user_role is required");
         if (!TryReadString(value, out role) || !UserRoles.IsValid(role))
             return ApiError.Invalid("user_role", "user_role must be one of PATIENT, DOCTOR, AI_ASSISTANT");
+        return null;
+    }
+
+    private enum TextKind
+    {
+        /// <summary>Names and ids: no control characters, no bidi embedding/override/isolate.</summary>
+        Id,
+
+        /// <summary>Content and descriptions: may be empty (content's emptiness is its own 1001); tabs, line breaks and bidi formatting allowed.</summary>
+        Prose,
+    }
+
+    // What is wrong with the text, as the end of a sentence starting with the field's name, or null.
+    private static string? CheckText(string text, int max, TextKind kind)
+    {
+        var length = Limits.CountCharacters(text);
+        // A description may be empty (spec 2.2.1: 可为空); an id or a name may not.
+        if ((length == 0 && kind == TextKind.Id) || length > max) return $"must be 1 to {max} characters";
+        return ForbiddenCharacter(text, kind);
+    }
+
+    private static string? ForbiddenCharacter(string text, TextKind kind)
+    {
+        foreach (var rune in text.EnumerateRunes())
+        {
+            var value = rune.Value;
+            if (kind == TextKind.Prose && value is '\t' or '\n' or '\r') continue;
+            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.Control)
+                return kind == TextKind.Prose
+                    ? "must not contain control characters other than tabs and line breaks"
+                    : "must not contain control characters";
+            if (kind == TextKind.Id && value is (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069))
+                return "must not contain bidi embedding, override or isolate characters";
+        }
         return null;
     }
 
@@ -182,15 +265,3 @@ public sealed record PageRequest(int Page, int PageSize)
 }
 
 public sealed record GroupPageRequest(string GroupId, PageRequest Page, long? AfterSeq = null);
-
-/// <summary>Either a value or the error that stopped it.</summary>
-public readonly struct Parsed<T> where T : class
-{
-    private Parsed(T? value, ApiError? error) => (Value, Error) = (value, error);
-
-    public T? Value { get; }
-    public ApiError? Error { get; }
-
-    public static implicit operator Parsed<T>(T value) => new(value, null);
-    public static implicit operator Parsed<T>(ApiError error) => new(null, error);
-}

@@ -15,7 +15,10 @@ public static class FrameTypes
 }
 
 /// <summary>Client → server <c>send_message</c>; <c>client_msg_id</c> is optional and echoed to the sender.</summary>
-public sealed record SendMessageFrame(string GroupId, string Content, string? ClientMsgId);
+public sealed record SendMessageFrame(string GroupId, string Content, string? ClientMsgId)
+{
+    public override string ToString() => $"SendMessageFrame {{ GroupId = {GroupId}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
+}
 
 public sealed record ConnectedFrame(string UserId)
 {
@@ -27,7 +30,13 @@ public sealed record PongFrame
     public string Type => FrameTypes.Pong;
 }
 
-public sealed record ErrorFrame(string Code, string Message)
+/// <param name="ClientMsgId">Echoed from the frame this answers, when it carried one.</param>
+/// <param name="RetryAfter">Seconds to wait, with <c>RATE_LIMITED</c>.</param>
+public sealed record ErrorFrame(
+    string Code,
+    string Message,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMsgId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? RetryAfter = null)
 {
     public string Type => FrameTypes.Error;
 }
@@ -44,6 +53,9 @@ public sealed record MessageSentFrame(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMsgId)
 {
     public string Type => FrameTypes.MessageSent;
+
+    public static MessageSentFrame From(MessageResponse m, string? clientMsgId) =>
+        new(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, m.CreatedAt, clientMsgId);
 }
 
 public sealed record AiReplyFrame(

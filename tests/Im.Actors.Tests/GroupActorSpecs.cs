@@ -24,6 +24,9 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         akka.loglevel = WARNING
         """;
     private const string AssistantId = "ai_assistant_001";
+
+    /// <summary>A Header-mode caller: v0.2's actions are open to it, as they were before authorization.</summary>
+    private static readonly Caller V02 = Caller.FromHeader(null);
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly IAiEndpoint Endpoint = new FixedAiEndpoint("http://127.0.0.1:9/v1/chat/completions");
 
@@ -48,7 +51,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
             _shard.Ref));
 
     // A probe, not Ask's temporary actor, so the reply is serialized on its way back too.
-    private async Task<Outcome<T>> Ask<T>(IActorRef group, object command) where T : class
+    private async Task<Outcome<T>> Ask<T>(IActorRef group, IRepliedWith<T> command) where T : class
     {
         var replyTo = CreateTestProbe();
         group.Tell(command, replyTo.Ref);
@@ -72,17 +75,17 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         await _store.CreateUser("creator", "Dr. Creator", UserRoles.Doctor);
         var group = StartGroup();
-        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "Cardiology", null, "creator")));
+        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "Cardiology", null, "creator", V02)));
         foreach (var (user, systemRole, groupRole) in members)
         {
             await _store.CreateUser(user, user, systemRole);
-            Assert.Equal(AddMemberResponse.Added, Ok(await Ask<AddMemberResponse>(group, new AddMember(_groupId, user, groupRole))));
+            Assert.Equal(AddMemberResponse.Added, Ok(await Ask<AddMemberResponse>(group, new AddMember(_groupId, user, groupRole, V02))));
         }
         return group;
     }
 
     private async Task<MessageResponse> Send(IActorRef group, string sender, string content) =>
-        Ok(await Ask<MessageResponse>(group, new SendMessage(_groupId, sender, content, null)));
+        Ok(await Ask(group, new SendMessage(_groupId, sender, content, null))).Message;
 
     [Fact]
     public void Should_serialize_every_message() => Assert.True(Sys.Settings.SerializeAllMessages);
@@ -96,7 +99,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         await _store.CreateUser("creator", "张医生", UserRoles.Patient);
         var group = StartGroup();
 
-        var created = Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "心内科", "咨询", "creator")));
+        var created = Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "心内科", "咨询", "creator", V02)));
 
         Assert.Equal((_groupId, "心内科", "咨询", "creator"), (created.GroupId, created.GroupName, created.Description, created.CreatedBy));
         Assert.Equal(created, await _store.GetGroup(_groupId));
@@ -111,7 +114,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         var group = StartGroup();
 
-        Refused(ErrorCodes.UserNotFound, await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "nobody")));
+        Refused(ErrorCodes.UserNotFound, await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "nobody", V02)));
 
         Assert.False(await _store.GroupExists(_groupId));
         await _shard.ExpectMsgAsync<Passivate>();
@@ -122,7 +125,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         var group = await GroupWith();
 
-        var again = await Ask<GroupResponse>(group, new CreateGroup(_groupId, "other", null, "creator"));
+        var again = await Ask<GroupResponse>(group, new CreateGroup(_groupId, "other", null, "creator", V02));
 
         Assert.NotNull(again.Error);
         Assert.Equal("Cardiology", (await _store.GetGroup(_groupId))!.GroupName);
@@ -140,7 +143,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         group.Tell(new SendMessage(_groupId, "creator", "in flight", null), replyTo.Ref);
         group.Tell(StopEntity.Instance);
 
-        var stored = Ok(await replyTo.ExpectMsgAsync<Outcome<MessageResponse>>(AskTimeout));
+        var stored = Ok(await replyTo.ExpectMsgAsync<Outcome<SentMessage>>(AskTimeout)).Message;
         await watcher.ExpectTerminatedAsync(entity, AskTimeout);
         Assert.Equal("in flight", (await _store.GetMessage(stored.MessageId))!.MsgContent);
     }
@@ -151,9 +154,9 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         await _store.CreateUser("someone", "s", UserRoles.Patient);
         var group = StartGroup();
 
-        Refused(ErrorCodes.GroupNotFound, await Ask<MessageResponse>(group, new SendMessage(_groupId, "someone", "hi", null)));
+        Refused(ErrorCodes.GroupNotFound, await Ask<SentMessage>(group, new SendMessage(_groupId, "someone", "hi", null)));
         Assert.IsType<StopEntity>((await _shard.ExpectMsgAsync<Passivate>()).StopMessage);
-        Refused(ErrorCodes.GroupNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "someone", UserRoles.Patient)));
+        Refused(ErrorCodes.GroupNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "someone", UserRoles.Patient, V02)));
         Refused(ErrorCodes.GroupNotFound, await Ask<MessageResponse>(group, new StoreAiReply(_groupId, "record_x", "msg_x", "a", 1)));
 
         var db = _server.Redis.GetDatabase();
@@ -171,10 +174,10 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         var group = await GroupWith();
         await _store.CreateUser("patient", "p", UserRoles.Patient);
 
-        Ok(await Ask<AddMemberResponse>(group, new AddMember(_groupId, "patient", UserRoles.Patient)));
-        Refused(ErrorCodes.AlreadyMember, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "patient", UserRoles.Doctor)));
-        Refused(ErrorCodes.AlreadyMember, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "creator", UserRoles.Patient)));
-        Refused(ErrorCodes.UserNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "nobody", UserRoles.Patient)));
+        Ok(await Ask<AddMemberResponse>(group, new AddMember(_groupId, "patient", UserRoles.Patient, V02)));
+        Refused(ErrorCodes.AlreadyMember, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "patient", UserRoles.Doctor, V02)));
+        Refused(ErrorCodes.AlreadyMember, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "creator", UserRoles.Patient, V02)));
+        Refused(ErrorCodes.UserNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "nobody", UserRoles.Patient, V02)));
 
         Assert.Equal([("creator", UserRoles.Doctor), ("patient", UserRoles.Patient)],
             (await _store.GetMembers(_groupId)).Select(m => (m.UserId, m.UserRole)));
@@ -187,7 +190,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         var group = await GroupWith();
         await _store.CreateUser("outsider", "o", UserRoles.Patient);
 
-        Refused(ErrorCodes.NotMember, await Ask<MessageResponse>(group, new SendMessage(_groupId, "outsider", "let me in", null)));
+        Refused(ErrorCodes.NotMember, await Ask<SentMessage>(group, new SendMessage(_groupId, "outsider", "let me in", null)));
 
         Assert.Equal(0, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
     }
@@ -197,7 +200,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         var group = await GroupWith();
 
-        Refused(ErrorCodes.UserNotFound, await Ask<MessageResponse>(group, new SendMessage(_groupId, "ghost", "boo", null)));
+        Refused(ErrorCodes.UserNotFound, await Ask<SentMessage>(group, new SendMessage(_groupId, "ghost", "boo", null)));
 
         Assert.Equal(0, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
     }
@@ -331,7 +334,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         await using var nowhere = await ConnectionMultiplexer.ConnectAsync(options);
         var group = StartGroup(store: StoreServer.NewStore(nowhere, StoreServer.UniquePrefix()));
 
-        Refused(ErrorCodes.ServiceUnavailable, await Ask<MessageResponse>(group, new SendMessage(_groupId, "someone", "hi", null)));
+        Refused(ErrorCodes.ServiceUnavailable, await Ask<SentMessage>(group, new SendMessage(_groupId, "someone", "hi", null)));
         await _shard.ExpectMsgAsync<Passivate>();
     }
 
@@ -348,18 +351,18 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         var store = StoreServer.NewStore(redis, StoreServer.UniquePrefix());
         await store.CreateUser("creator", "c", UserRoles.Doctor);
         var group = StartGroup(store: store);
-        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "creator")));
+        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "creator", V02)));
         var first = await Send(group, "creator", "before");
 
         await redisServer.Stop();
-        Refused(ErrorCodes.ServiceUnavailable, await Ask<MessageResponse>(group, new SendMessage(_groupId, "creator", "while down", null)));
+        Refused(ErrorCodes.ServiceUnavailable, await Ask<SentMessage>(group, new SendMessage(_groupId, "creator", "while down", null)));
 
         await redisServer.Launch();
         MessageResponse? after = null;
         await Eventually.True(async () =>
         {
-            var outcome = await Ask<MessageResponse>(group, new SendMessage(_groupId, "creator", "after", null));
-            after = outcome.Value;
+            var outcome = await Ask<SentMessage>(group, new SendMessage(_groupId, "creator", "after", null));
+            after = outcome.Value?.Message;
             return after is not null;
         }, TimeSpan.FromSeconds(20), "a send to succeed once the store is back");
 
@@ -376,7 +379,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         await _store.CreateUser("creator", "c", UserRoles.Doctor);
         var group = StartGroup(passivateAfter: TimeSpan.FromMilliseconds(300));
-        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "creator")));
+        Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "creator", V02)));
 
         await _shard.ExpectMsgAsync<Passivate>(TimeSpan.FromSeconds(5));
     }

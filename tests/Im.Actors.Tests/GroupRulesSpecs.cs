@@ -6,6 +6,7 @@ namespace Im.Actors.Tests;
 public sealed class GroupRulesSpecs
 {
     private static readonly GroupState Absent = GroupState.Absent("group_x");
+    private static readonly Caller V02 = Caller.FromHeader(null);
 
     private static GroupState Group(params (string User, string Role)[] members) =>
         GroupState.Existing("group_1", members.Select(m => KeyValuePair.Create(m.User, m.Role)));
@@ -61,20 +62,20 @@ public sealed class GroupRulesSpecs
     [Fact]
     public void Should_refuse_add_to_absent_group_with_3001()
     {
-        var decision = Assert.IsType<AddDecision.Refuse>(Absent.DecideAdd("user_1"));
+        var decision = Assert.IsType<MemberDecision.Refuse>(Absent.DecideAdd("user_1", V02));
         Assert.Equal(ErrorCodes.GroupNotFound, decision.Error.Code);
     }
 
     [Fact]
     public void Should_refuse_adding_a_member_again_with_2002()
     {
-        var decision = Assert.IsType<AddDecision.Refuse>(Group(("user_1", UserRoles.Patient)).DecideAdd("user_1"));
+        var decision = Assert.IsType<MemberDecision.Refuse>(Group(("user_1", UserRoles.Patient)).DecideAdd("user_1", V02));
         Assert.Equal(ErrorCodes.AlreadyMember, decision.Error.Code);
     }
 
     [Fact]
     public void Should_add_a_non_member_if_the_user_exists() =>
-        Assert.IsType<AddDecision.AddIfUserExists>(Group(("user_1", UserRoles.Doctor)).DecideAdd("user_2"));
+        Assert.IsType<MemberDecision.AddIfUserExists>(Group(("user_1", UserRoles.Doctor)).DecideAdd("user_2", V02));
 
     [Fact]
     public void Should_refuse_ai_reply_only_for_absent_group()

@@ -24,6 +24,15 @@ public abstract class StoreSpecs(StoreServer server)
         IReadOnlyCollection<string>? recipients = null) =>
         new(groupId, from, MessageTypes.Text, content, recipients ?? [from], clientMsgId, ai ?? AiRecordChange.None);
 
+    /// <summary>An append that must store: no conflict, no replay.</summary>
+    private static async Task<AppendedMessage> Append(ImStore store, NewMessage message)
+    {
+        var appended = await store.AppendMessage(message);
+        Assert.Null(appended.Error);
+        Assert.False(appended.Value!.Replayed);
+        return appended.Value;
+    }
+
     private static async Task<ImStore> WithGroup(ImStore store, string groupId = "group_1", string creator = "doctor")
     {
         await store.CreateUser(creator, "Dr. " + creator, UserRoles.Doctor);
@@ -198,7 +207,7 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
 
         var appended = new List<MessageResponse>();
-        for (var i = 1; i <= 5; i++) appended.Add((await store.AppendMessage(Text("group_1", "doctor", $"m{i}"))).Message);
+        for (var i = 1; i <= 5; i++) appended.Add((await Append(store, Text("group_1", "doctor", $"m{i}"))).Message);
 
         Assert.Equal([1L, 2, 3, 4, 5], appended.Select(m => m.Seq));
         Assert.All(appended.Zip(appended.Skip(1)), pair => Assert.True(pair.Second.Id > pair.First.Id));
@@ -213,9 +222,9 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore(), "group_a");
         Assert.NotNull(await store.CreateGroup("group_b", "other", null, "doctor"));
 
-        var a1 = (await store.AppendMessage(Text("group_a", "doctor", "a1"))).Message;
-        var b1 = (await store.AppendMessage(Text("group_b", "doctor", "b1"))).Message;
-        var a2 = (await store.AppendMessage(Text("group_a", "doctor", "a2"))).Message;
+        var a1 = (await Append(store, Text("group_a", "doctor", "a1"))).Message;
+        var b1 = (await Append(store, Text("group_b", "doctor", "b1"))).Message;
+        var a2 = (await Append(store, Text("group_a", "doctor", "a2"))).Message;
 
         Assert.Equal((1L, 1L, 2L), (a1.Seq, b1.Seq, a2.Seq));
         Assert.True(a1.Id < b1.Id && b1.Id < a2.Id);
@@ -227,7 +236,7 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         var content = "第一行\n\"quoted\" \\ 😀 " + new string('x', 4000);
 
-        var message = (await store.AppendMessage(Text("group_1", "doctor", content))).Message;
+        var message = (await Append(store, Text("group_1", "doctor", content))).Message;
 
         var read = await store.GetMessage(message.MessageId);
         Assert.Equal(new MessageResponse(message.Id, message.MessageId, "group_1", "doctor", MessageTypes.Text, content, 1,
@@ -239,7 +248,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_list_messages_newest_first_in_pages()
     {
         var store = await WithGroup(NewStore());
-        for (var i = 1; i <= 25; i++) await store.AppendMessage(Text("group_1", "doctor", $"m{i}"));
+        for (var i = 1; i <= 25; i++) await Append(store, Text("group_1", "doctor", $"m{i}"));
 
         var first = await store.ListMessages("group_1", new PageRequest(1, 10));
         var last = await store.ListMessages("group_1", new PageRequest(3, 10));
@@ -258,7 +267,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_give_recent_messages_oldest_first_up_to_a_seq()
     {
         var store = await WithGroup(NewStore());
-        for (var i = 1; i <= 10; i++) await store.AppendMessage(Text("group_1", "doctor", $"m{i}"));
+        for (var i = 1; i <= 10; i++) await Append(store, Text("group_1", "doctor", $"m{i}"));
 
         var context = await store.RecentMessages("group_1", uptoSeq: 7, count: 3);
         var fromTheStart = await store.RecentMessages("group_1", uptoSeq: 2, count: 20);
@@ -276,7 +285,7 @@ public abstract class StoreSpecs(StoreServer server)
     {
         var store = await WithGroup(NewStore());
 
-        var appended = await store.AppendMessage(Text("group_1", "patient", "头疼", new AiRecordChange.Open("http://127.0.0.1:9/v1/chat/completions")));
+        var appended = await Append(store, Text("group_1", "patient", "头疼", new AiRecordChange.Open("http://127.0.0.1:9/v1/chat/completions")));
 
         var recordId = Assert.IsType<string>(appended.OpenedRecordId);
         Assert.Matches("^record_20250127120000_[a-z0-9]{8}$", recordId);
@@ -294,10 +303,10 @@ public abstract class StoreSpecs(StoreServer server)
     {
         var store = await WithGroup(NewStore());
 
-        var appended = await store.AppendMessage(Text("group_1", "doctor", "hello"));
+        var appended = await Append(store, Text("group_1", "doctor", "hello"));
 
         Assert.Null(appended.OpenedRecordId);
-        Assert.Null(appended.UserMessageId);
+        Assert.False(appended.Replayed);
         Assert.Empty(await store.PendingRecordIds());
         Assert.Equal(0, (await store.ListRecords("group_1", new PageRequest(1, 20))).Total);
     }
@@ -308,7 +317,7 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         var opened = new List<string>();
         for (var i = 0; i < 5; i++)
-            opened.Add((await store.AppendMessage(Text("group_1", "patient", $"q{i}", new AiRecordChange.Open("http://ai")))).OpenedRecordId!);
+            opened.Add((await Append(store, Text("group_1", "patient", $"q{i}", new AiRecordChange.Open("http://ai")))).OpenedRecordId!);
 
         var page1 = await store.ListRecords("group_1", new PageRequest(1, 2));
         var page3 = await store.ListRecords("group_1", new PageRequest(3, 2));
@@ -325,16 +334,16 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_complete_a_record_with_the_ai_reply()
     {
         var store = await WithGroup(NewStore());
-        var question = await store.AppendMessage(Text("group_1", "patient", "头疼", new AiRecordChange.Open("http://ai")));
+        var question = await Append(store, Text("group_1", "patient", "头疼", new AiRecordChange.Open("http://ai")));
         var recordId = question.OpenedRecordId!;
         _clock.Advance(TimeSpan.FromSeconds(3));
 
-        var reply = await store.AppendMessage(new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "多喝水",
+        var reply = await Append(store, new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "多喝水",
             ["patient"], null, new AiRecordChange.Complete(recordId, question.Message.MessageId, 2750)));
 
         Assert.Equal(2, reply.Message.Seq);
         Assert.Equal(MessageTypes.AiReply, reply.Message.MsgType);
-        Assert.Equal(question.Message.MessageId, reply.UserMessageId);
+        Assert.Equal(question.Message.MessageId, (await store.GetRecord(recordId))!.UserMessageId);
         Assert.Null(reply.OpenedRecordId);
         var record = await store.GetRecord(recordId);
         Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 2750L, (string?)null, "2025-01-27T12:00:03", "2025-01-27T12:00:00"),
@@ -346,7 +355,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_fail_a_pending_record_once()
     {
         var store = await WithGroup(NewStore());
-        var recordId = (await store.AppendMessage(Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")))).OpenedRecordId!;
+        var recordId = (await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")))).OpenedRecordId!;
         _clock.Advance(TimeSpan.FromSeconds(30));
 
         Assert.True(await store.FailRecord(recordId, "4002: no answer within 30 s", 30_001));
@@ -363,7 +372,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_fail_a_record_without_a_duration()
     {
         var store = await WithGroup(NewStore());
-        var recordId = (await store.AppendMessage(Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")))).OpenedRecordId!;
+        var recordId = (await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")))).OpenedRecordId!;
 
         Assert.True(await store.FailRecord(recordId, "4001: interrupted", null));
 
@@ -375,9 +384,9 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_not_fail_a_completed_or_unknown_record()
     {
         var store = await WithGroup(NewStore());
-        var question = await store.AppendMessage(Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")));
+        var question = await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")));
         var recordId = question.OpenedRecordId!;
-        var reply = await store.AppendMessage(new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "a", ["patient"], null,
+        var reply = await Append(store, new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "a", ["patient"], null,
             new AiRecordChange.Complete(recordId, question.Message.MessageId, 10)));
 
         Assert.False(await store.FailRecord(recordId, "4002: too late", 99));
@@ -399,7 +408,7 @@ public abstract class StoreSpecs(StoreServer server)
         // Content that looks like the placeholders the script fills in must come through unchanged.
         var content = """{"id":9111111111111111117,"seq":9111111111111111119} 你好 😀""";
 
-        var appended = await store.AppendMessage(Text("group_1", "doctor", content, clientMsgId: "c-1", recipients: ["doctor", "patient"]));
+        var appended = await Append(store, Text("group_1", "doctor", content, clientMsgId: "c-1", recipients: ["doctor", "patient"]));
 
         var published = await ReadEvent(events);
         Assert.Equal(appended.Message.Id, published.Message.Id);
@@ -415,10 +424,10 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_publish_ai_replies_with_the_user_message_id()
     {
         var store = await WithGroup(NewStore());
-        var question = await store.AppendMessage(Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")));
+        var question = await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")));
         var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
 
-        var reply = await store.AppendMessage(new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "a", ["patient"], null,
+        var reply = await Append(store, new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "a", ["patient"], null,
             new AiRecordChange.Complete(question.OpenedRecordId!, question.Message.MessageId, 10)));
 
         var published = await ReadEvent(events);
@@ -434,7 +443,7 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
 
-        var appends = Enumerable.Range(1, 30).Select(i => store.AppendMessage(Text("group_1", "doctor", $"m{i}"))).ToList();
+        var appends = Enumerable.Range(1, 30).Select(i => Append(store, Text("group_1", "doctor", $"m{i}"))).ToList();
         var appended = await Task.WhenAll(appends);
 
         var seqs = new List<long>();
@@ -459,7 +468,7 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         await store.CreateUser("patient", "王五", UserRoles.Patient);
         await store.AddMember("group_1", "patient", UserRoles.Patient);
-        var message = (await store.AppendMessage(Text("group_1", "patient", "你好"))).Message;
+        var message = (await Append(store, Text("group_1", "patient", "你好"))).Message;
 
         await using var other = await server.Connect();
         var again = StoreServer.NewStore(other, _prefix, _clock);
@@ -467,7 +476,7 @@ public abstract class StoreSpecs(StoreServer server)
         Assert.Equal("王五", (await again.GetUser("patient"))!.Username);
         Assert.Equal(["doctor", "patient"], (await again.GetMembers("group_1")).Select(m => m.UserId));
         Assert.Equal(message, await again.GetMessage(message.MessageId));
-        Assert.Equal(2, (await again.AppendMessage(Text("group_1", "doctor", "next"))).Message.Seq);
+        Assert.Equal(2, (await Append(again, Text("group_1", "doctor", "next"))).Message.Seq);
     }
 
     [Fact]
@@ -475,8 +484,8 @@ public abstract class StoreSpecs(StoreServer server)
     {
         var store = await WithGroup(NewStore());
         await store.AddMember("group_1", "patient", UserRoles.Patient);
-        var first = (await store.AppendMessage(Text("group_1", "patient", "一"))).Message;
-        var question = await store.AppendMessage(Text("group_1", "patient", "二", new AiRecordChange.Open("http://ai")));
+        var first = (await Append(store, Text("group_1", "patient", "一"))).Message;
+        var question = await Append(store, Text("group_1", "patient", "二", new AiRecordChange.Open("http://ai")));
 
         await server.Restart();
 
@@ -485,7 +494,7 @@ public abstract class StoreSpecs(StoreServer server)
         Assert.Equal(["doctor", "patient"], (await again.GetMembers("group_1")).Select(m => m.UserId));
         Assert.Equal(first, await again.GetMessage(first.MessageId));
         Assert.Equal([question.OpenedRecordId!], await again.PendingRecordIds());
-        var next = (await again.AppendMessage(Text("group_1", "doctor", "三"))).Message;
+        var next = (await Append(again, Text("group_1", "doctor", "三"))).Message;
         Assert.Equal(3, next.Seq);
         Assert.True(next.Id > question.Message.Id);
     }

@@ -7,19 +7,19 @@ public sealed class RequestReaderSpecs
 {
     private const string Emoji = "😀";
 
-    private static ApiError Refused<T>(Parsed<T> parsed) where T : class
+    private static ApiError Refused<T>(Outcome<T> parsed) where T : class
     {
         Assert.Null(parsed.Value);
         return Assert.IsType<ApiError>(parsed.Error);
     }
 
-    private static T Accepted<T>(Parsed<T> parsed) where T : class
+    private static T Accepted<T>(Outcome<T> parsed) where T : class
     {
         Assert.Null(parsed.Error);
         return Assert.IsType<T>(parsed.Value);
     }
 
-    private static void AssertInvalid<T>(Parsed<T> parsed, string? field = null) where T : class
+    private static void AssertInvalid<T>(Outcome<T> parsed, string? field = null) where T : class
     {
         var error = Refused(parsed);
         Assert.Equal(ErrorCodes.InvalidParameter, error.Code);

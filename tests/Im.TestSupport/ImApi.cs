@@ -7,15 +7,22 @@ using Im.Contracts;
 
 namespace Im.TestSupport;
 
-/// <summary>The REST API as a client author sees it: raw status and JSON, plus typed shortcuts for setup.</summary>
-public sealed class ImApi(HttpClient http)
+/// <summary>
+/// The REST API as a client author sees it: raw status and JSON, plus typed shortcuts for setup.
+/// With a <paramref name="bearer"/> token every request carries it (Jwt mode).
+/// </summary>
+public sealed class ImApi(HttpClient http, string? bearer = null)
 {
+    /// <summary>The same API, calling with a bearer token.</summary>
+    public ImApi WithToken(string token) => new(http, token);
+
     public async Task<(HttpStatusCode Status, JsonNode? Body)> Send(HttpMethod method, string path, string? json = null,
         string? callerId = null, string contentType = "application/json")
     {
         using var request = new HttpRequestMessage(method, path);
         if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, contentType);
         if (callerId is not null) request.Headers.Add("X-User-Id", callerId);
+        if (bearer is not null) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
         using var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));

@@ -13,7 +13,10 @@ public static class FanoutProtocol
     public sealed record Register(string UserId, IActorRef Session);
 
     /// <summary>A frame for one connection, already serialized.</summary>
-    public sealed record Push(string Frame);
+    public sealed record Push(string Frame)
+    {
+        public override string ToString() => $"Push {{ Frame = {Redact.Text(Frame)} }}";
+    }
 }
 
 /// <summary>

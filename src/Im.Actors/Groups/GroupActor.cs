@@ -54,7 +54,7 @@ public sealed class GroupActor : SingleWriterActor
         Receive<LoadFailed>(failed =>
         {
             Log.Warning(failed.Cause, "Loading group {0} failed", _groupId);
-            Become(() => RefuseAll(ErrorFor(failed.Cause)));
+            Become(() => RefuseAll(Errors.For(failed.Cause)));
             Stash.UnstashAll();
         });
         ReceiveAny(_ => Stash.Stash());
@@ -65,6 +65,7 @@ public sealed class GroupActor : SingleWriterActor
         Context.SetReceiveTimeout(_settings.PassivateAfter);
         Receive<CreateGroup>(Create);
         Receive<AddMember>(Add);
+        Receive<RemoveMember>(Remove);
         Receive<SendMessage>(Send);
         Receive<StoreAiReply>(StoreReply);
         Receive<ReceiveTimeout>(_ => Passivate());
@@ -75,12 +76,16 @@ public sealed class GroupActor : SingleWriterActor
     {
         if (_state.Exists)
         {
-            Sender.Tell(Refusal(command, new ApiError(ErrorCodes.InternalError, "group id already taken")));
+            Refuse(command, new ApiError(ErrorCodes.InternalError, "group id already taken"));
             return;
         }
         RunWrite(command, async () =>
         {
-            if (!await _store.UserExists(command.CreatedBy))
+            var creator = await _store.GetUser(command.CreatedBy);
+            // A refused creation leaves no entity behind.
+            if (!command.Caller.MayCreateGroup(creator?.UserRole))
+                return new WriteResult(Outcome<GroupResponse>.Fail(Errors.Forbidden), Passivate);
+            if (creator is null)
                 return new WriteResult(Outcome<GroupResponse>.Fail(Errors.UserNotFound), Passivate);
             var group = await _store.CreateGroup(command.GroupId, command.GroupName, command.Description, command.CreatedBy);
             if (group is null)
@@ -92,12 +97,12 @@ public sealed class GroupActor : SingleWriterActor
 
     private void Add(AddMember command)
     {
-        switch (_state.DecideAdd(command.UserId))
+        switch (_state.DecideAdd(command.UserId, command.Caller))
         {
-            case AddDecision.Refuse refuse:
+            case MemberDecision.Refuse refuse:
                 RefuseAndPassivateIfAbsent(command, refuse.Error);
                 return;
-            case AddDecision.AddIfUserExists:
+            case MemberDecision.AddIfUserExists:
                 RunWrite(command, async () =>
                 {
                     if (!await _store.UserExists(command.UserId))
@@ -114,6 +119,29 @@ public sealed class GroupActor : SingleWriterActor
         }
     }
 
+    private void Remove(RemoveMember command)
+    {
+        switch (_state.DecideRemove(command.UserId, command.Caller))
+        {
+            case MemberDecision.Refuse refuse:
+                RefuseAndPassivateIfAbsent(command, refuse.Error);
+                return;
+            case MemberDecision.RefuseAfterUserCheck:
+                RefuseAfterUserCheck(command, command.UserId);
+                return;
+            case MemberDecision.Remove:
+                // From the moment the state changes, no message this writer stores names the user as a
+                // recipient, so the user's sockets get none of the group's later pushes.
+                RunWrite(command, async () =>
+                {
+                    await _store.RemoveMember(_groupId, command.UserId);
+                    return new WriteResult(Outcome<SuccessResponse>.Ok(SuccessResponse.Done),
+                        () => _state = _state.WithoutMember(command.UserId));
+                });
+                return;
+        }
+    }
+
     private void Send(SendMessage command)
     {
         switch (_state.DecideSend(command.SenderId))
@@ -122,9 +150,7 @@ public sealed class GroupActor : SingleWriterActor
                 RefuseAndPassivateIfAbsent(command, refuse.Error);
                 return;
             case SendDecision.RefuseAfterUserCheck:
-                _store.UserExists(command.SenderId).PipeTo(Sender,
-                    success: exists => Outcome<MessageResponse>.Fail(exists ? Errors.NotMember : Errors.UserNotFound),
-                    failure: ex => Outcome<MessageResponse>.Fail(ErrorFor(ex)));
+                RefuseAfterUserCheck(command, command.SenderId);
                 return;
             case SendDecision.Accept accept:
                 var aiChange = accept.ForwardToAi ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node) : AiRecordChange.None;
@@ -133,10 +159,12 @@ public sealed class GroupActor : SingleWriterActor
                 RunWrite(command, async () =>
                 {
                     var appended = await _store.AppendMessage(message);
-                    return new WriteResult(Outcome<MessageResponse>.Ok(appended.Message), () =>
+                    if (appended.Error is { } conflict) return new WriteResult(Outcome<SentMessage>.Fail(conflict));
+                    var (stored, openedRecordId, replayed) = appended.Value!;
+                    return new WriteResult(Outcome<SentMessage>.Ok(new SentMessage(stored, replayed)), () =>
                     {
-                        if (appended.OpenedRecordId is { } recordId)
-                            _aiRouter.Tell(new AiCommands.Forward(_groupId, appended.Message.MessageId, appended.Message.Seq, recordId));
+                        if (openedRecordId is { } recordId)
+                            _aiRouter.Tell(new AiCommands.Forward(_groupId, stored.MessageId, stored.Seq, recordId));
                     });
                 });
                 return;
@@ -152,31 +180,38 @@ public sealed class GroupActor : SingleWriterActor
         }
         var message = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, command.Content,
             _state.Recipients(), null, new AiRecordChange.Complete(command.RecordId, command.UserMessageId, command.DurationMs));
-        RunWrite(command, async () => new WriteResult(Outcome<MessageResponse>.Ok((await _store.AppendMessage(message)).Message)));
+        RunWrite(command, async () =>
+        {
+            var appended = await _store.AppendMessage(message);
+            return new WriteResult(appended.Error is { } error
+                ? Outcome<MessageResponse>.Fail(error)
+                : Outcome<MessageResponse>.Ok(appended.Value!.Message));
+        });
     }
 
-    private void RefuseAndPassivateIfAbsent(object command, ApiError error)
+    /// <summary>The user named by a command is not a member: 2003 if the user exists, 2001 if not (user checks come first).</summary>
+    private void RefuseAfterUserCheck(IRefusable command, string userId) =>
+        _store.UserExists(userId).PipeTo(Sender,
+            success: exists => command.Refuse(exists ? Errors.NotMember : Errors.UserNotFound),
+            failure: ex => command.Refuse(Errors.For(ex)));
+
+    private void Refuse(IRefusable command, ApiError error) => Sender.Tell(command.Refuse(error));
+
+    private void RefuseAndPassivateIfAbsent(IRefusable command, ApiError error)
     {
-        Sender.Tell(Refusal(command, error));
+        Refuse(command, error);
         if (!_state.Exists) Passivate();
     }
 
     private void RefuseAll(ApiError error)
     {
         Receive<StopEntity>(_ => Context.Stop(Self));
-        ReceiveAny(command =>
+        Receive<IRefusable>(command =>
         {
-            Sender.Tell(Refusal(command, error));
+            Sender.Tell(command.Refuse(error));
             Passivate();
         });
     }
-
-    protected override object Refusal(object command, ApiError error) => command switch
-    {
-        CreateGroup => Outcome<GroupResponse>.Fail(error),
-        AddMember => Outcome<AddMemberResponse>.Fail(error),
-        _ => Outcome<MessageResponse>.Fail(error),
-    };
 
     private sealed record Loaded(GroupSnapshot? Snapshot) : ILocalOnly;
 

@@ -8,22 +8,48 @@ public interface IWithGroupId
     string GroupId { get; }
 }
 
-/// <summary>What a GroupActor is asked to do. Each reply is an <see cref="Outcome{T}"/>.</summary>
+/// <summary>What a GroupActor is asked to do. Each reply is the <see cref="Outcome{T}"/> the command names.</summary>
 public static class GroupCommands
 {
-    /// <summary>Replied with <c>Outcome&lt;GroupResponse&gt;</c>. The creator joins as DOCTOR (spec 2.2.1).</summary>
-    public sealed record CreateGroup(string GroupId, string GroupName, string? Description, string CreatedBy) : IWithGroupId
+    /// <summary>The creator joins as DOCTOR (spec 2.2.1); <paramref name="Caller"/> must be allowed to create it (see <see cref="Access"/>).</summary>
+    public sealed record CreateGroup(string GroupId, string GroupName, string? Description, string CreatedBy, Caller Caller)
+        : IWithGroupId, IRepliedWith<GroupResponse>
     {
-        public static CreateGroup New(CreateGroupRequest request, string createdBy) =>
-            new(Storage.Ids.NewGroupId(DateTimeOffset.UtcNow), request.GroupName, request.Description, createdBy);
+        /// <summary>The command for a valid request, with a new id; who creates it depends on the caller.</summary>
+        public static Outcome<CreateGroup> For(CreateGroupRequest request, Caller caller)
+        {
+            var creator = caller.CreatorOf(request.CreatedBy);
+            return creator.Error is { } refused
+                ? refused
+                : new CreateGroup(Storage.Ids.NewGroupId(DateTimeOffset.UtcNow), request.GroupName, request.Description, creator.Value!, caller);
+        }
     }
 
-    /// <summary>Replied with <c>Outcome&lt;AddMemberResponse&gt;</c>.</summary>
-    public sealed record AddMember(string GroupId, string UserId, string UserRole) : IWithGroupId;
+    public sealed record AddMember(string GroupId, string UserId, string UserRole, Caller Caller)
+        : IWithGroupId, IRepliedWith<AddMemberResponse>;
 
-    /// <summary>Replied with <c>Outcome&lt;MessageResponse&gt;</c> once the message is in the store.</summary>
-    public sealed record SendMessage(string GroupId, string SenderId, string Content, string? ClientMsgId) : IWithGroupId;
+    /// <summary>Takes a member out: later messages are not pushed to them and their sends are refused.</summary>
+    public sealed record RemoveMember(string GroupId, string UserId, Caller Caller) : IWithGroupId, IRepliedWith<SuccessResponse>;
 
-    /// <summary>From an AI caller: store the AI's reply and close its record. Replied with <c>Outcome&lt;MessageResponse&gt;</c>.</summary>
-    public sealed record StoreAiReply(string GroupId, string RecordId, string UserMessageId, string Content, long DurationMs) : IWithGroupId;
+    /// <summary>Replied once the message is in the store, or with the message its <paramref name="ClientMsgId"/> stored before.</summary>
+    public sealed record SendMessage(string GroupId, string SenderId, string Content, string? ClientMsgId)
+        : IWithGroupId, IRepliedWith<SentMessage>
+    {
+        public override string ToString() =>
+            $"SendMessage {{ GroupId = {GroupId}, SenderId = {SenderId}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
+    }
+
+    /// <summary>From an AI caller: store the AI's reply and close its record.</summary>
+    public sealed record StoreAiReply(string GroupId, string RecordId, string UserMessageId, string Content, long DurationMs)
+        : IWithGroupId, IRepliedWith<MessageResponse>
+    {
+        public override string ToString() =>
+            $"StoreAiReply {{ GroupId = {GroupId}, RecordId = {RecordId}, Content = {Redact.Text(Content)} }}";
+    }
 }
+
+/// <param name="Replayed">
+/// True when <c>client_msg_id</c> had already stored this message: nothing was stored or pushed now,
+/// so a WebSocket sender gets the <c>message_sent</c> on its own connection instead.
+/// </param>
+public sealed record SentMessage(MessageResponse Message, bool Replayed);

@@ -25,14 +25,21 @@ public abstract record SendDecision
     public sealed record RefuseAfterUserCheck : SendDecision;
 }
 
-public abstract record AddDecision
+/// <summary>What to do with a member change (an add or a removal).</summary>
+public abstract record MemberDecision
 {
-    private AddDecision() { }
+    private MemberDecision() { }
 
-    public sealed record Refuse(ApiError Error) : AddDecision;
+    public sealed record Refuse(ApiError Error) : MemberDecision;
 
-    /// <summary>Not a member yet: add it if the user exists.</summary>
-    public sealed record AddIfUserExists : AddDecision;
+    /// <summary>Not a member yet: add the user if the user exists (2001 otherwise).</summary>
+    public sealed record AddIfUserExists : MemberDecision;
+
+    /// <summary>A member: take them out.</summary>
+    public sealed record Remove : MemberDecision;
+
+    /// <summary>Not a member, so nothing to remove: 2003 if the user exists, 2001 if not.</summary>
+    public sealed record RefuseAfterUserCheck : MemberDecision;
 }
 
 /// <summary>The group's rules as pure functions, so they are specified without an actor system.</summary>
@@ -45,18 +52,32 @@ public static class GroupRules
         return new SendDecision.Accept(ForwardToAi: role == UserRoles.Patient);
     }
 
-    public static AddDecision DecideAdd(this GroupState state, string userId)
+    public static MemberDecision DecideAdd(this GroupState state, string userId, Caller caller)
     {
-        if (!state.Exists) return new AddDecision.Refuse(Errors.GroupNotFound);
+        if (!state.Exists) return new MemberDecision.Refuse(Errors.GroupNotFound);
+        if (!caller.MayAddMember(state.RoleOf(caller.UserId))) return new MemberDecision.Refuse(Errors.Forbidden);
         // Membership is checked after the user exists (DESIGN.md's order), but a member is always an existing user.
-        if (state.MemberRoles.ContainsKey(userId)) return new AddDecision.Refuse(Errors.AlreadyMember);
-        return new AddDecision.AddIfUserExists();
+        if (state.MemberRoles.ContainsKey(userId)) return new MemberDecision.Refuse(Errors.AlreadyMember);
+        return new MemberDecision.AddIfUserExists();
+    }
+
+    public static MemberDecision DecideRemove(this GroupState state, string userId, Caller caller)
+    {
+        if (!state.Exists) return new MemberDecision.Refuse(Errors.GroupNotFound);
+        if (!caller.MayRemoveMember(state.RoleOf(caller.UserId))) return new MemberDecision.Refuse(Errors.Forbidden);
+        return state.MemberRoles.ContainsKey(userId) ? new MemberDecision.Remove() : new MemberDecision.RefuseAfterUserCheck();
     }
 
     public static ApiError? DecideAiReply(this GroupState state) => state.Exists ? null : Errors.GroupNotFound;
 
+    public static string? RoleOf(this GroupState state, string? userId) =>
+        userId is not null && state.MemberRoles.TryGetValue(userId, out var role) ? role : null;
+
     public static GroupState WithMember(this GroupState state, string userId, string role) =>
         state with { Exists = true, MemberRoles = state.MemberRoles.SetItem(userId, role) };
+
+    public static GroupState WithoutMember(this GroupState state, string userId) =>
+        state with { MemberRoles = state.MemberRoles.Remove(userId) };
 
     /// <summary>Who a stored message is pushed to: the members at the time it is stored.</summary>
     public static IReadOnlyCollection<string> Recipients(this GroupState state) => state.MemberRoles.Keys.ToList();

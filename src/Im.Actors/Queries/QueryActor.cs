@@ -4,21 +4,34 @@ using Im.Contracts;
 
 namespace Im.Actors.Queries;
 
-/// <summary>Reads by id and pages, each replied with an <see cref="Outcome{T}"/>.</summary>
+/// <summary>
+/// Reads by id and pages, each replied with the <see cref="Outcome{T}"/> it names. <c>Caller</c> is
+/// who asks; the read is refused (403) unless <see cref="Access"/> allows it.
+/// </summary>
 public static class Queries
 {
-    public sealed record GetUser(string UserId);
-    public sealed record GetGroup(string GroupId);
-    public sealed record GetMembers(string GroupId);
+    public sealed record GetUser(string UserId, Caller Caller) : IRepliedWith<UserResponse>;
+    public sealed record GetGroup(string GroupId, Caller Caller) : IRepliedWith<GroupResponse>;
+    public sealed record GetMembers(string GroupId, Caller Caller) : IRepliedWith<MemberListResponse>;
+
     /// <summary>Newest first; with <paramref name="AfterSeq"/>, only messages after it, oldest first (catch-up).</summary>
-    public sealed record ListMessages(string GroupId, PageRequest Page, long? AfterSeq = null);
-    public sealed record GetMessage(string MessageId);
-    public sealed record ListAiInteractions(string GroupId, PageRequest Page);
+    public sealed record ListMessages(string GroupId, PageRequest Page, long? AfterSeq, Caller Caller) : IRepliedWith<MessageListResponse>;
+
+    public sealed record GetMessage(string MessageId, Caller Caller) : IRepliedWith<MessageResponse>;
+    public sealed record ListAiInteractions(string GroupId, PageRequest Page, Caller Caller) : IRepliedWith<AiInteractionListResponse>;
+
+    /// <summary>
+    /// For authentication only: is a token's subject a user? Not a read a caller makes, so it takes
+    /// no caller; it answers the user (2001 when there is none).
+    /// </summary>
+    public sealed record FindTokenSubject(string UserId) : IRepliedWith<UserResponse>;
 }
 
 /// <summary>
 /// Serves reads straight from the store, one task per query piped to the asker, so reads never
-/// wait behind a group's writes and never start an entity for an id that may not exist.
+/// wait behind a group's writes and never start an entity for an id that may not exist. Group
+/// membership for the access check comes from the store, read in the same round trip as the
+/// group's existence, so a member who was just removed is refused at once.
 /// </summary>
 public sealed class QueryActor : ReceiveActor
 {
@@ -27,39 +40,50 @@ public sealed class QueryActor : ReceiveActor
     public QueryActor(ImStore store)
     {
         _store = store;
-        Receive<Queries.GetUser>(q => Answer(async () =>
-            await _store.GetUser(q.UserId) is { } user ? Outcome<UserResponse>.Ok(user) : Outcome<UserResponse>.Fail(Errors.UserNotFound),
-            Outcome<UserResponse>.Fail));
-        Receive<Queries.GetGroup>(q => Answer(async () =>
-            await _store.GetGroup(q.GroupId) is { } group ? Outcome<GroupResponse>.Ok(group) : Outcome<GroupResponse>.Fail(Errors.GroupNotFound),
-            Outcome<GroupResponse>.Fail));
-        Receive<Queries.GetMembers>(q => Answer(async () =>
+        Receive<Queries.GetUser>(q => Answer(q, async () =>
         {
-            if (!await _store.GroupExists(q.GroupId)) return Outcome<MemberListResponse>.Fail(Errors.GroupNotFound);
+            if (!await q.Caller.MayReadUser(q.UserId, self => _store.ShareAGroup(self, q.UserId))) return Errors.Forbidden;
+            return await _store.GetUser(q.UserId) is { } user ? user : Errors.UserNotFound;
+        }));
+        Receive<Queries.FindTokenSubject>(q => Answer(q, async () =>
+            await _store.GetUser(q.UserId) is { } user ? user : Errors.UserNotFound));
+        Receive<Queries.GetGroup>(q => Answer(q, () => ReadGroup<GroupResponse>(q.GroupId, q.Caller, async () =>
+            await _store.GetGroup(q.GroupId) is { } group ? group : Errors.GroupNotFound)));
+        Receive<Queries.GetMembers>(q => Answer(q, () => ReadGroup<MemberListResponse>(q.GroupId, q.Caller, async () =>
+        {
             var members = await _store.GetMembers(q.GroupId);
-            return Outcome<MemberListResponse>.Ok(new MemberListResponse(q.GroupId, members, members.Count));
-        }, Outcome<MemberListResponse>.Fail));
-        Receive<Queries.ListMessages>(q => Answer(async () =>
+            return new MemberListResponse(q.GroupId, members, members.Count);
+        })));
+        Receive<Queries.ListMessages>(q => Answer(q, () => ReadGroup<MessageListResponse>(q.GroupId, q.Caller, async () =>
         {
-            if (!await _store.GroupExists(q.GroupId)) return Outcome<MessageListResponse>.Fail(Errors.GroupNotFound);
             var (messages, total) = q.AfterSeq is { } afterSeq
                 ? await _store.ListMessagesAfter(q.GroupId, afterSeq, q.Page)
                 : await _store.ListMessages(q.GroupId, q.Page);
-            return Outcome<MessageListResponse>.Ok(new MessageListResponse(messages, total, q.Page.Page, q.Page.PageSize));
-        }, Outcome<MessageListResponse>.Fail));
-        Receive<Queries.GetMessage>(q => Answer(async () =>
-            await _store.GetMessage(q.MessageId) is { } message ? Outcome<MessageResponse>.Ok(message) : Outcome<MessageResponse>.Fail(Errors.MessageNotFound),
-            Outcome<MessageResponse>.Fail));
-        Receive<Queries.ListAiInteractions>(q => Answer(async () =>
+            return new MessageListResponse(messages, total, q.Page.Page, q.Page.PageSize);
+        })));
+        Receive<Queries.GetMessage>(q => Answer(q, async () =>
         {
-            if (!await _store.GroupExists(q.GroupId)) return Outcome<AiInteractionListResponse>.Fail(Errors.GroupNotFound);
+            if (await _store.GetMessage(q.MessageId) is not { } message) return Errors.MessageNotFound;
+            return await ReadGroup(message.GroupId, q.Caller, () => Task.FromResult<Outcome<MessageResponse>>(message));
+        }));
+        Receive<Queries.ListAiInteractions>(q => Answer(q, () => ReadGroup<AiInteractionListResponse>(q.GroupId, q.Caller, async () =>
+        {
             var (records, total) = await _store.ListRecords(q.GroupId, q.Page);
-            return Outcome<AiInteractionListResponse>.Ok(new AiInteractionListResponse(records, total, q.Page.Page, q.Page.PageSize));
-        }, Outcome<AiInteractionListResponse>.Fail));
+            return new AiInteractionListResponse(records, total, q.Page.Page, q.Page.PageSize);
+        })));
     }
 
     public static Props Props(ImStore store) => Akka.Actor.Props.Create(() => new QueryActor(store));
 
-    private void Answer<T>(Func<Task<T>> read, Func<ApiError, T> refuse) =>
-        read().PipeTo(Sender, failure: ex => refuse(SingleWriterActor.ErrorFor(ex))!);
+    /// <summary>3001 for an unknown group, then 403 unless the caller may read it, then the read.</summary>
+    private async Task<Outcome<T>> ReadGroup<T>(string groupId, Caller caller, Func<Task<Outcome<T>>> read) where T : class
+    {
+        var (exists, callerRole) = await _store.GroupAccess(groupId, caller.UserId);
+        if (!exists) return Errors.GroupNotFound;
+        if (!caller.MayReadGroup(callerRole)) return Errors.Forbidden;
+        return await read();
+    }
+
+    private void Answer<T>(IRepliedWith<T> query, Func<Task<Outcome<T>>> read) where T : class =>
+        read().PipeTo(Sender, failure: ex => query.Refuse(Errors.For(ex)));
 }

@@ -21,17 +21,24 @@ public interface ISessionOutput
 public static class SessionProtocol
 {
     /// <summary>A frame from the client; <paramref name="Text"/> is null for a binary frame.</summary>
-    public sealed record Inbound(string? Text) : ILocalOnly;
+    public sealed record Inbound(string? Text) : ILocalOnly
+    {
+        public override string ToString() => $"Inbound {{ Text = {Redact.Text(Text)} }}";
+    }
 }
 
-public sealed record SessionSettings(TimeSpan AskTimeout);
+/// <param name="AskTimeout">How long a send may wait for its group's answer before the client is told to retry.</param>
+/// <param name="ExpiresAt">When the connection's token expires (Jwt mode): the socket is closed 1008 then.</param>
+public sealed record SessionSettings(TimeSpan AskTimeout, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>
 /// One per WebSocket connection. Checks the user, says <c>connected</c>, registers with the node's
 /// fan-out, turns inbound frames into group commands and writes pushes to the bounded outbound
 /// queue. A client too slow to drain that queue is disconnected rather than allowed to grow memory.
+/// Every bad frame gets an <c>error</c> frame, echoing the frame's <c>client_msg_id</c>; nothing a
+/// client sends makes the actor throw (a restart would say <c>connected</c> twice).
 /// </summary>
-public sealed class SessionActor : ReceiveActor, IWithStash
+public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
 {
     public const int PolicyViolation = 1008;
     public const int TryAgainLater = 1013;
@@ -42,17 +49,21 @@ public sealed class SessionActor : ReceiveActor, IWithStash
     private readonly ImStore _store;
     private readonly IActorRef _groups;
     private readonly IActorRef _fanout;
+    private readonly SendRateLimiter _sendRate;
     private readonly SessionSettings _settings;
 
     public IStash Stash { get; set; } = null!;
+    public ITimerScheduler Timers { get; set; } = null!;
 
-    public SessionActor(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef fanout, SessionSettings settings)
+    public SessionActor(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef fanout,
+        SendRateLimiter sendRate, SessionSettings settings)
     {
         _userId = userId;
         _output = output;
         _store = store;
         _groups = groups;
         _fanout = fanout;
+        _sendRate = sendRate;
         _settings = settings;
         Receive<UserChecked>(Checked);
         Receive<Status.Failure>(f =>
@@ -65,11 +76,16 @@ public sealed class SessionActor : ReceiveActor, IWithStash
         ReceiveAny(_ => Stash.Stash());
     }
 
-    public static Props Props(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef fanout, SessionSettings settings) =>
-        Akka.Actor.Props.Create(() => new SessionActor(userId, output, store, groups, fanout, settings));
+    public static Props Props(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef fanout,
+        SendRateLimiter sendRate, SessionSettings settings) =>
+        Akka.Actor.Props.Create(() => new SessionActor(userId, output, store, groups, fanout, sendRate, settings));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         _store.UserExists(_userId).PipeTo(Self, success: exists => new UserChecked(exists));
+        if (_settings.ExpiresAt is { } expiresAt)
+            Timers.StartSingleTimer(nameof(TokenExpired), new TokenExpired(), Max(expiresAt - DateTimeOffset.UtcNow, TimeSpan.Zero));
+    }
 
     private void Checked(UserChecked check)
     {
@@ -91,11 +107,13 @@ public sealed class SessionActor : ReceiveActor, IWithStash
     {
         Receive<FanoutProtocol.Push>(push => Enqueue(push.Frame));
         Receive<SessionProtocol.Inbound>(inbound => HandleInbound(inbound.Text));
-        Receive<Outcome<MessageResponse>>(outcome =>
+        Receive<SendAnswered>(Answered);
+        Receive<TokenExpired>(_ =>
         {
-            if (outcome.Error is { } error) Send(new ErrorFrame(error.Code, error.Message));
+            Send(new ErrorFrame(ErrorCodes.Unauthorized, "the token has expired; reconnect with a new one"));
+            _output.Close(PolicyViolation, "token expired");
+            Context.Stop(Self);
         });
-        Receive<Status.Failure>(_ => Send(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the message was not confirmed in time; check the history before resending")));
     }
 
     private void HandleInbound(string? text)
@@ -108,7 +126,7 @@ public sealed class SessionActor : ReceiveActor, IWithStash
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(text);
+            document = JsonDocument.Parse(text, ImJson.DocumentOptions);
         }
         catch (JsonException)
         {
@@ -118,33 +136,57 @@ public sealed class SessionActor : ReceiveActor, IWithStash
         using (document)
         {
             var frame = document.RootElement;
-            if (frame.ValueKind != JsonValueKind.Object || !frame.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            var clientMsgId = RequestReader.ClientMsgIdOf(frame);
+            switch (RequestReader.FrameType(frame))
             {
-                Send(new ErrorFrame(ErrorCodes.InvalidFrame, "a frame is a JSON object with a string \"type\""));
-                return;
-            }
-            switch (type.GetString())
-            {
+                case null:
+                    Send(new ErrorFrame(ErrorCodes.InvalidFrame, "a frame is a JSON object with a \"type\" string", clientMsgId));
+                    break;
                 case FrameTypes.Ping:
                     Send(new PongFrame());
                     break;
                 case FrameTypes.SendMessage:
-                    var parsed = RequestReader.SendMessageFrame(frame);
-                    if (parsed.Error is { } error)
-                    {
-                        Send(new ErrorFrame(error.Code, error.Message));
-                        break;
-                    }
-                    var request = parsed.Value!;
-                    _groups.Ask<Outcome<MessageResponse>>(
-                            new GroupCommands.SendMessage(request.GroupId, _userId, request.Content, request.ClientMsgId), _settings.AskTimeout)
-                        .PipeTo(Self);
+                    SendMessage(frame, clientMsgId);
                     break;
                 default:
-                    Send(new ErrorFrame(ErrorCodes.UnknownType, "unknown frame type"));
+                    Send(new ErrorFrame(ErrorCodes.UnknownType, "unknown frame type", clientMsgId));
                     break;
             }
         }
+    }
+
+    // The same order as REST: the rate limit before the frame's fields, then the group's own checks.
+    private void SendMessage(JsonElement frame, string? clientMsgId)
+    {
+        if (_sendRate.TryAcquire(_userId) is { } retryAfter)
+        {
+            Send(new ErrorFrame(ErrorCodes.RateLimited, "too many messages; wait before sending again", clientMsgId,
+                SendRateLimiter.Seconds(retryAfter)));
+            return;
+        }
+        var parsed = RequestReader.SendMessageFrame(frame);
+        if (parsed.Error is { } invalid)
+        {
+            Send(new ErrorFrame(invalid.Code, invalid.Message, clientMsgId));
+            return;
+        }
+        var request = parsed.Value!;
+        _groups.Ask<Outcome<SentMessage>>(new GroupCommands.SendMessage(request.GroupId, _userId, request.Content, request.ClientMsgId),
+                _settings.AskTimeout)
+            .PipeTo(Self,
+                success: outcome => new SendAnswered(request.ClientMsgId, outcome),
+                failure: _ => new SendAnswered(request.ClientMsgId, Outcome<SentMessage>.Fail(ErrorCodes.ServiceUnavailable,
+                    "the message was not confirmed in time; send it again with the same client_msg_id, or check the history")));
+    }
+
+    // A stored message is acknowledged by its message_sent push through the fan-out. A repeat of an
+    // earlier client_msg_id stored nothing and pushed nothing, so this connection alone is told.
+    private void Answered(SendAnswered answer)
+    {
+        if (answer.Outcome.Error is { } error)
+            Send(new ErrorFrame(error.Code, error.Message, answer.ClientMsgId));
+        else if (answer.Outcome.Value is { Replayed: true } replayed)
+            Send(MessageSentFrame.From(replayed.Message, answer.ClientMsgId));
     }
 
     private void Send<T>(T frame) => Enqueue(ImJson.Serialize(frame));
@@ -157,5 +199,11 @@ public sealed class SessionActor : ReceiveActor, IWithStash
         Context.Stop(Self);
     }
 
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     private sealed record UserChecked(bool Exists) : ILocalOnly;
+
+    private sealed record SendAnswered(string? ClientMsgId, Outcome<SentMessage> Outcome) : ILocalOnly;
+
+    private sealed record TokenExpired : ILocalOnly;
 }

@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Im.Contracts;
 using StackExchange.Redis;
@@ -49,7 +51,7 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     {
         var now = Ids.FormatTime(Now);
         var id = (long)await Db.ScriptEvaluateAsync(StoreScripts.CreateGroup,
-            [keys.GroupCounter, keys.Group(groupId), keys.GroupMembers(groupId)],
+            [keys.GroupCounter, keys.Group(groupId), keys.GroupMembers(groupId), keys.UserGroups(createdBy)],
             [groupId, name, description ?? "", description is null ? "0" : "1", createdBy, now, UserRoles.Doctor]);
         return id < 0 ? null : new GroupResponse(id, groupId, name, description, createdBy, now, now);
     }
@@ -78,7 +80,7 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     public async Task<AddMemberResult> AddMember(string groupId, string userId, string role)
     {
         var order = (long)await Db.ScriptEvaluateAsync(StoreScripts.AddMember,
-            [keys.Group(groupId), keys.GroupMembers(groupId)], [userId, role, Ids.FormatTime(Now)]);
+            [keys.Group(groupId), keys.GroupMembers(groupId), keys.UserGroups(userId)], [userId, role, Ids.FormatTime(Now), groupId]);
         return order switch
         {
             < 0 => AddMemberResult.NoGroup,
@@ -87,7 +89,58 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         };
     }
 
-    public async Task<AppendedMessage> AppendMessage(NewMessage message)
+    /// <summary>Takes the user out of the group and out of the user's group index; false if the user was not a member.</summary>
+    public async Task<bool> RemoveMember(string groupId, string userId) =>
+        (long)await Db.ScriptEvaluateAsync(StoreScripts.RemoveMember,
+            [keys.GroupMembers(groupId), keys.UserGroups(userId)], [userId, groupId]) == 1;
+
+    /// <summary>Whether the group exists and, for a caller, the caller's role in it (null when not a member).</summary>
+    public async Task<(bool Exists, string? Role)> GroupAccess(string groupId, string? userId)
+    {
+        var exists = Db.KeyExistsAsync(keys.Group(groupId));
+        var member = userId is null ? Task.FromResult(RedisValue.Null) : Db.HashGetAsync(keys.GroupMembers(groupId), userId);
+        var entry = await member;
+        return (await exists, entry.IsNull ? null : ParseMember(userId!, entry).Member.UserRole);
+    }
+
+    /// <summary>Whether two users are members of at least one common group (from the users' group indexes).</summary>
+    public async Task<bool> ShareAGroup(string userId, string otherUserId) =>
+        (long)await Db.ExecuteAsync("SINTERCARD", 2, keys.UserGroups(userId), keys.UserGroups(otherUserId), "LIMIT", 1) > 0;
+
+    /// <summary>
+    /// Builds the users' group indexes from every group's members, once per store: groups created
+    /// before the indexes existed are then found too. Idempotent; the marker records that it ran.
+    /// </summary>
+    public async Task<int> IndexUserGroups()
+    {
+        if (await Db.KeyExistsAsync(keys.UserGroupsIndexed)) return 0;
+        var indexed = 0;
+        long cursor = 0;
+        do
+        {
+            var page = (RedisResult[])(await Db.ExecuteAsync("SCAN", cursor, "MATCH", keys.AllGroupMembersPattern, "COUNT", 500))!;
+            cursor = long.Parse((string)page[0]!, CultureInfo.InvariantCulture);
+            foreach (var key in (RedisResult[])page[1]!)
+            {
+                var groupId = keys.GroupIdOfMembersKey((string)key!);
+                foreach (var userId in await Db.HashKeysAsync((string)key!))
+                    await Db.SetAddAsync(keys.UserGroups((string)userId!), groupId);
+                indexed++;
+            }
+        } while (cursor != 0);
+        await Db.StringSetAsync(keys.UserGroupsIndexed, Ids.FormatTime(Now));
+        return indexed;
+    }
+
+    /// <summary>How long a sender's <c>client_msg_id</c> keeps answering with the message it first stored.</summary>
+    public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Appends the message in one atomic step, or, when its <c>client_msg_id</c> already stored one,
+    /// answers that message (<see cref="AppendedMessage.Replayed"/>) without storing or publishing
+    /// anything; the same id with other content is <c>IDEMPOTENCY_CONFLICT</c>.
+    /// </summary>
+    public async Task<Outcome<AppendedMessage>> AppendMessage(NewMessage message)
     {
         var now = Now;
         var createdAt = Ids.FormatTime(now);
@@ -110,21 +163,37 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         var head = json[..idAt];
         var middle = json[(idAt + PlaceholderLength)..seqAt];
         var tail = json[(seqAt + PlaceholderLength)..];
+        var (sentOnce, fingerprint) = message.ClientMsgId is { } clientMsgId
+            ? (keys.SentOnce(message.GroupId, message.FromUserId, clientMsgId), Fingerprint(message.MsgType, message.Content))
+            : ((RedisKey)(keys.Prefix + "sent:-"), "");
 
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(StoreScripts.AppendMessage,
             [
                 keys.MessageCounter, keys.Group(message.GroupId), keys.GroupMessages(message.GroupId), keys.Message(messageId),
                 keys.RecordCounter, recordId == "" ? keys.Prefix + "record:-" : keys.Record(recordId),
-                keys.GroupRecords(message.GroupId), keys.PendingRecords,
+                keys.GroupRecords(message.GroupId), keys.PendingRecords, sentOnce,
             ],
             [
                 messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content, createdAt, userMessageId,
                 mode, recordId, url, duration, keys.Events.ToString(), head, middle, tail, node,
+                fingerprint, (long)IdempotencyWindow.TotalSeconds,
             ]))!;
+        switch ((long)result[0])
+        {
+            case -2:
+                return Errors.IdempotencyConflict;
+            case -1:
+                // The first message is stored with the key in the same step, so it is always there to read.
+                var first = await GetMessage((string)result[1]!) ?? throw new InvalidOperationException("a repeated client_msg_id names no message");
+                return new AppendedMessage(first, null, Replayed: true);
+        }
         var stored = new MessageResponse((long)result[0], messageId, message.GroupId, message.FromUserId, message.MsgType,
             message.Content, (long)result[1], createdAt, createdAt);
-        return new AppendedMessage(stored, mode == "create" ? recordId : null, userMessageId == "" ? null : userMessageId);
+        return new AppendedMessage(stored, mode == "create" ? recordId : null, Replayed: false);
     }
+
+    private static string Fingerprint(string msgType, string content) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(msgType + "\n" + content)));
 
     private const long IdPlaceholder = 9_111_111_111_111_111_117;
     private const long SeqPlaceholder = 9_111_111_111_111_111_119;

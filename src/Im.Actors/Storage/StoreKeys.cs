@@ -4,7 +4,10 @@ namespace Im.Actors.Storage;
 
 /// <summary>
 /// Every key and channel the store uses, under one prefix (<c>Redis__KeyPrefix</c>) so several
-/// deployments can share a Redis.
+/// deployments can share a Redis. Ids inside keys are escaped (<c>%</c> and <c>:</c>), so no id,
+/// however odd, can name another kind's key: <c>group:g:messages</c> is always group g's timeline,
+/// never a group whose id is <c>g:messages</c>. Generated ids contain neither character, so their
+/// keys read as plainly as before.
 /// </summary>
 public sealed class StoreKeys(string prefix)
 {
@@ -16,14 +19,45 @@ public sealed class StoreKeys(string prefix)
     public RedisKey RecordCounter => Prefix + "counter:record";
     public RedisKey PendingRecords => Prefix + "records:pending";
 
-    public RedisKey User(string userId) => Prefix + "user:" + userId;
-    public RedisKey Group(string groupId) => Prefix + "group:" + groupId;
-    public RedisKey GroupMembers(string groupId) => Prefix + "group:" + groupId + ":members";
-    public RedisKey GroupMessages(string groupId) => Prefix + "group:" + groupId + ":messages";
-    public RedisKey GroupRecords(string groupId) => Prefix + "group:" + groupId + ":records";
-    public RedisKey Message(string messageId) => Prefix + "msg:" + messageId;
-    public RedisKey Record(string recordId) => Prefix + "record:" + recordId;
+    /// <summary>Set once every group's members are in the users' group indexes (see <c>ImStore.IndexUserGroups</c>).</summary>
+    public RedisKey UserGroupsIndexed => Prefix + "index:user-groups";
+
+    public RedisKey User(string userId) => Prefix + "user:" + Segment(userId);
+    public RedisKey UserGroups(string userId) => Prefix + "user:" + Segment(userId) + ":groups";
+    public RedisKey Group(string groupId) => Prefix + "group:" + Segment(groupId);
+    public RedisKey GroupMembers(string groupId) => Prefix + "group:" + Segment(groupId) + ":members";
+    public RedisKey GroupMessages(string groupId) => Prefix + "group:" + Segment(groupId) + ":messages";
+    public RedisKey GroupRecords(string groupId) => Prefix + "group:" + Segment(groupId) + ":records";
+    public RedisKey Message(string messageId) => Prefix + "msg:" + Segment(messageId);
+    public RedisKey Record(string recordId) => Prefix + "record:" + Segment(recordId);
+
+    /// <summary>The first message a sender stored in a group under a <c>client_msg_id</c>; expires after the idempotency window.</summary>
+    public RedisKey SentOnce(string groupId, string senderId, string clientMsgId) =>
+        Prefix + "sent:" + Segment(groupId) + ":" + Segment(senderId) + ":" + Segment(clientMsgId);
+
+    /// <summary>SCAN pattern of every group's members hash.</summary>
+    public string AllGroupMembersPattern => Glob(Prefix) + "group:*:members";
+
+    /// <summary>The group id inside a key matched by <see cref="AllGroupMembersPattern"/>.</summary>
+    public string GroupIdOfMembersKey(string key) =>
+        Unsegment(key[(Prefix.Length + "group:".Length)..^":members".Length]);
 
     /// <summary>The one fan-out channel: published from the append script, so in <c>seq</c> order.</summary>
     public RedisChannel Events => RedisChannel.Literal(Prefix + "events");
+
+    private static string Segment(string id) => id.Replace("%", "%25", StringComparison.Ordinal).Replace(":", "%3A", StringComparison.Ordinal);
+
+    private static string Unsegment(string segment) =>
+        segment.Replace("%3A", ":", StringComparison.Ordinal).Replace("%25", "%", StringComparison.Ordinal);
+
+    private static string Glob(string literal)
+    {
+        var escaped = new System.Text.StringBuilder();
+        foreach (var c in literal)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\') escaped.Append('\\');
+            escaped.Append(c);
+        }
+        return escaped.ToString();
+    }
 }

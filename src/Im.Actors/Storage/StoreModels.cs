@@ -14,7 +14,11 @@ public sealed record NewMessage(
     string Content,
     IReadOnlyCollection<string> Recipients,
     string? ClientMsgId,
-    AiRecordChange Ai);
+    AiRecordChange Ai)
+{
+    public override string ToString() =>
+        $"NewMessage {{ GroupId = {GroupId}, FromUserId = {FromUserId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, Ai = {Ai} }}";
+}
 
 public abstract record AiRecordChange
 {
@@ -35,7 +39,8 @@ public abstract record AiRecordChange
     private sealed record NoChange : AiRecordChange;
 }
 
-public sealed record AppendedMessage(MessageResponse Message, string? OpenedRecordId, string? UserMessageId);
+/// <param name="Replayed">The message was stored before under the same <c>client_msg_id</c>; nothing was stored now.</param>
+public sealed record AppendedMessage(MessageResponse Message, string? OpenedRecordId, bool Replayed);
 
 /// <summary>The fan-out event, as published on the events channel.</summary>
 public sealed record StoredEvent(IReadOnlyList<string> Recipients, string? ClientMsgId, StoredEventMessage Message);
@@ -50,7 +55,11 @@ public sealed record StoredEventMessage(
     string MsgContent,
     string? UserMessageId,
     string CreatedAt,
-    string UpdatedAt);
+    string UpdatedAt)
+{
+    public override string ToString() =>
+        $"StoredEventMessage {{ MessageId = {MessageId}, GroupId = {GroupId}, Seq = {Seq}, MsgContent = {Redact.Text(MsgContent)} }}";
+}
 
 public enum AddMemberResult
 {

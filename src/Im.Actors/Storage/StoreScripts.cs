@@ -22,7 +22,7 @@ internal static class StoreScripts
         return 1
         """;
 
-    // KEYS: counter, group, members. ARGV: group_id, name, description, has_description, created_by, now, creator_role.
+    // KEYS: counter, group, members, creator's groups. ARGV: group_id, name, description, has_description, created_by, now, creator_role.
     // Returns the new id, or -1 if the group exists.
     public const string CreateGroup = """
         if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
@@ -31,26 +31,48 @@ internal static class StoreScripts
             'created_at', ARGV[6], 'updated_at', ARGV[6], 'last_seq', 0, 'member_seq', 1)
         if ARGV[4] == '1' then redis.call('HSET', KEYS[2], 'description', ARGV[3]) end
         redis.call('HSET', KEYS[3], ARGV[5], '1|' .. ARGV[7] .. '|' .. ARGV[6])
+        redis.call('SADD', KEYS[4], ARGV[1])
         return id
         """;
 
-    // KEYS: group, members. ARGV: user_id, role, now. Returns the join order, 0 if already a member, -1 if no group.
+    // KEYS: group, members, user's groups. ARGV: user_id, role, now, group_id.
+    // Returns the join order, 0 if already a member, -1 if no group.
     public const string AddMember = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
         if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
         local order = redis.call('HINCRBY', KEYS[1], 'member_seq', 1)
         redis.call('HSET', KEYS[2], ARGV[1], order .. '|' .. ARGV[2] .. '|' .. ARGV[3])
+        redis.call('SADD', KEYS[3], ARGV[4])
         return order
         """;
 
+    // KEYS: members, user's groups. ARGV: user_id, group_id. Returns 1 if removed, 0 if not a member.
+    public const string RemoveMember = """
+        if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+        redis.call('SREM', KEYS[2], ARGV[2])
+        return 1
+        """;
+
     // The append: id and seq taken, message stored and indexed, the AI record created or completed,
-    // and the event published, all in one step, so pub/sub order is seq order.
-    // KEYS: msg counter, group, group messages, message, record counter, record, group records, pending records.
+    // and the event published, all in one step, so pub/sub order is seq order. With a client_msg_id,
+    // the same step first looks for the message that id already stored: a repeat of it is answered
+    // with that message and changes nothing; the id with other content is a conflict.
+    // KEYS: msg counter, group, group messages, message, record counter, record, group records, pending records,
+    //       sent-once (the sender's client_msg_id in this group).
     // ARGV: message_id, group_id, from, msg_type, content, now, user_message_id ('' for none),
     //       record mode ('none' | 'create' | 'complete'), record_id, ai_service_url, duration_ms,
-    //       channel, payload head, payload middle, payload tail, node (of an opened record).
-    // Returns {id, seq, record id (0 unless created)}.
+    //       channel, payload head, payload middle, payload tail, node (of an opened record),
+    //       fingerprint of msg_type and content (64 hex digits; '' without client_msg_id), window in seconds.
+    // Returns {id, seq, record id (0 unless created)}, or {-1, message_id} for a repeat, or {-2} for a conflict.
     public const string AppendMessage = """
+        if ARGV[17] ~= '' then
+            local first = redis.call('GET', KEYS[9])
+            if first then
+                if string.sub(first, 1, 64) == ARGV[17] then return {-1, string.sub(first, 66)} end
+                return {-2}
+            end
+            redis.call('SET', KEYS[9], ARGV[17] .. ' ' .. ARGV[1], 'EX', ARGV[18])
+        end
         local id = redis.call('INCR', KEYS[1])
         local seq = redis.call('HINCRBY', KEYS[2], 'last_seq', 1)
         redis.call('HSET', KEYS[4], 'id', id, 'message_id', ARGV[1], 'group_id', ARGV[2], 'from_user_id', ARGV[3],

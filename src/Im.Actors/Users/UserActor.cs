@@ -15,21 +15,29 @@ public sealed class UserActor : SingleWriterActor
     {
         _store = store;
         Context.SetReceiveTimeout(passivateAfter);
-        Receive<CreateUser>(command => RunWrite(command, async () =>
+        Receive<CreateUser>(command =>
         {
-            var user = await _store.CreateUser(command.UserId, command.Username, command.UserRole);
-            return new WriteResult(user is null
-                ? Outcome<UserResponse>.Fail(ErrorCodes.InternalError, "user id already taken")
-                : Outcome<UserResponse>.Ok(user));
-        }));
-        Receive<UpdateUserRole>(command => RunWrite(command, async () =>
+            if (RefusedToManage(command, command.Caller)) return;
+            RunWrite(command, async () =>
+            {
+                var user = await _store.CreateUser(command.UserId, command.Username, command.UserRole);
+                return new WriteResult(user is null
+                    ? Outcome<UserResponse>.Fail(ErrorCodes.InternalError, "user id already taken")
+                    : Outcome<UserResponse>.Ok(user));
+            });
+        });
+        Receive<UpdateUserRole>(command =>
         {
-            var user = await _store.UpdateUserRole(command.UserId, command.UserRole);
-            // An unknown user leaves no entity behind.
-            return user is null
-                ? new WriteResult(Outcome<UserResponse>.Fail(Errors.UserNotFound), Passivate)
-                : new WriteResult(Outcome<UserResponse>.Ok(user));
-        }));
+            if (RefusedToManage(command, command.Caller)) return;
+            RunWrite(command, async () =>
+            {
+                var user = await _store.UpdateUserRole(command.UserId, command.UserRole);
+                // An unknown user leaves no entity behind.
+                return user is null
+                    ? new WriteResult(Outcome<UserResponse>.Fail(Errors.UserNotFound), Passivate)
+                    : new WriteResult(Outcome<UserResponse>.Ok(user));
+            });
+        });
         Receive<ReceiveTimeout>(_ => Passivate());
         Receive<StopEntity>(_ => Context.Stop(Self));
     }
@@ -37,7 +45,14 @@ public sealed class UserActor : SingleWriterActor
     public static Props Props(ImStore store, TimeSpan passivateAfter) =>
         Akka.Actor.Props.Create(() => new UserActor(store, passivateAfter));
 
-    protected override object Refusal(object command, ApiError error) => Outcome<UserResponse>.Fail(error);
+    // 403 comes before 2001, so a caller who may not manage users learns nothing about which users exist.
+    private bool RefusedToManage(IRefusable command, Caller caller)
+    {
+        if (caller.MayManageUsers()) return false;
+        Sender.Tell(command.Refuse(Errors.Forbidden));
+        Passivate();
+        return true;
+    }
 }
 
 public sealed class UserMessageExtractor(int maxShards = 100) : HashCodeMessageExtractor(maxShards)

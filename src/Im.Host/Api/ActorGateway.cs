@@ -2,11 +2,15 @@ using Akka.Actor;
 using Akka.Hosting;
 using Im.Actors;
 using Im.Actors.Queries;
+using Im.Contracts;
 using Im.Host.Config;
 
 namespace Im.Host.Api;
 
-/// <summary>Asks an actor with the configured timeout and maps its outcome; an actor that does not answer is a 503.</summary>
+/// <summary>
+/// Asks the right actor with the configured timeout and maps its outcome; an actor that does not
+/// answer is a 503. The reply type comes from the message itself (<see cref="IRepliedWith{T}"/>).
+/// </summary>
 public sealed class ActorGateway(
     IRequiredActor<GroupRegion> groups,
     IRequiredActor<UserRegion> users,
@@ -14,25 +18,37 @@ public sealed class ActorGateway(
     ImOptions options,
     ILogger<ActorGateway> logger)
 {
-    public Task<IResult> AskGroup<T>(object command, CancellationToken cancellation) where T : class =>
-        Ask<T>(groups.ActorRef, command, cancellation);
+    public async Task<IResult> AskGroup<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
+        ApiResults.From(await Ask(groups.ActorRef, command, cancellation));
 
-    public Task<IResult> AskUser<T>(object command, CancellationToken cancellation) where T : class =>
-        Ask<T>(users.ActorRef, command, cancellation);
+    /// <summary>For commands whose reply carries more than the response body (a send's <c>Replayed</c>).</summary>
+    public async Task<IResult> AskGroup<T, TResponse>(IRepliedWith<T> command, Func<T, TResponse> toResponse, CancellationToken cancellation)
+        where T : class
+    {
+        var outcome = await Ask(groups.ActorRef, command, cancellation);
+        return outcome.Error is { } error ? ApiResults.Error(error) : ApiResults.Ok(toResponse(outcome.Value!));
+    }
 
-    public Task<IResult> Query<T>(object query, CancellationToken cancellation) where T : class =>
-        Ask<T>(queries.ActorRef, query, cancellation);
+    public async Task<IResult> AskUser<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
+        ApiResults.From(await Ask(users.ActorRef, command, cancellation));
 
-    private async Task<IResult> Ask<T>(IActorRef target, object message, CancellationToken cancellation) where T : class
+    public async Task<IResult> Query<T>(IRepliedWith<T> query, CancellationToken cancellation) where T : class =>
+        ApiResults.From(await Ask(query, cancellation));
+
+    /// <summary>A query's outcome itself, for the host's own questions (who a token's subject is).</summary>
+    public Task<Outcome<T>> Ask<T>(IRepliedWith<T> query, CancellationToken cancellation) where T : class =>
+        Ask(queries.ActorRef, query, cancellation);
+
+    private async Task<Outcome<T>> Ask<T>(IActorRef target, IRepliedWith<T> message, CancellationToken cancellation) where T : class
     {
         try
         {
-            return ApiResults.From(await target.Ask<Outcome<T>>(message, options.AskTimeout, cancellation));
+            return await target.Ask<Outcome<T>>(message, options.AskTimeout, cancellation);
         }
         catch (AskTimeoutException)
         {
             logger.LogWarning("{Message} got no answer within {Timeout}", message.GetType().Name, options.AskTimeout);
-            return ApiResults.Error(ApiResults.Unavailable);
+            return ApiResults.Unavailable;
         }
     }
 }

@@ -1,18 +1,20 @@
 using Im.Actors.Queries;
 using Im.Contracts;
+using Im.Host.Config;
 
 namespace Im.Host.Api;
 
 /// <summary>Spec 3.1: AI interaction records.</summary>
 public static class AiApi
 {
-    public static void MapAiApi(this IEndpointRouteBuilder app) => app.MapGet("/api/ai/interactions", List);
+    public static void MapAiApi(this IEndpointRouteBuilder api) => api.MapGet("/ai/interactions", List);
 
-    private static async Task<IResult> List(HttpRequest request, ActorGateway actors, CancellationToken cancellation)
+    private static async Task<IResult> List(HttpContext context, ActorGateway actors, CancellationToken cancellation)
     {
-        var query = RequestReader.GroupPage(request.Query["group_id"], request.Query["page"], request.Query["page_size"]);
-        return query.Error is { } invalid
+        var query = context.Request.Query;
+        var page = RequestReader.GroupPage(query["group_id"], query["page"], query["page_size"]);
+        return page.Error is { } invalid
             ? ApiResults.Error(invalid)
-            : await actors.Query<AiInteractionListResponse>(new Queries.ListAiInteractions(query.Value!.GroupId, query.Value.Page), cancellation);
+            : await actors.Query(new Queries.ListAiInteractions(page.Value!.GroupId, page.Value.Page, context.CallerOf()), cancellation);
     }
 }

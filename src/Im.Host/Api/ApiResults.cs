@@ -11,8 +11,11 @@ public static class ApiResults
         ErrorCodes.UserNotFound or ErrorCodes.NotMember or ErrorCodes.GroupNotFound
             or ErrorCodes.MessageNotFound or ErrorCodes.NotFound => StatusCodes.Status404NotFound,
         ErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
+        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
         ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
+        ErrorCodes.IdempotencyConflict => StatusCodes.Status409Conflict,
         ErrorCodes.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
+        ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
         ErrorCodes.ServiceUnavailable => StatusCodes.Status503ServiceUnavailable,
         ErrorCodes.InternalError => StatusCodes.Status500InternalServerError,
         _ => StatusCodes.Status400BadRequest,

@@ -1,3 +1,4 @@
+using Im.Actors;
 using Im.Contracts;
 using Im.Host.Config;
 using Microsoft.AspNetCore.Diagnostics;
@@ -11,6 +12,10 @@ public static class ErrorHandling
     /// (500, no stack trace), unknown routes, wrong methods and content types that ASP.NET answers
     /// with an empty body, and requests that arrive before the cluster can answer (503).
     /// </summary>
+    /// <summary>The route pattern (<c>/ws/{user_id}</c>), never the path with its ids or the query with its token.</summary>
+    public static string RouteOf(HttpContext context) =>
+        (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
+
     public static void UseImErrorHandling(this WebApplication app)
     {
         app.UseExceptionHandler(handler => handler.Run(async context =>
@@ -23,7 +28,15 @@ public static class ErrorHandling
                 await ApiResults.Error(ErrorCodes.InvalidParameter, "bad request").ExecuteAsync(context);
                 return;
             }
-            logger.LogError(feature?.Error, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            // The store or an actor being out of reach is the client's 503, not our bug.
+            if (feature?.Error is { } error && Errors.For(error).Code == ErrorCodes.ServiceUnavailable)
+            {
+                logger.LogWarning("{Method} {Route} answered 503: {Error}", context.Request.Method, RouteOf(context), error.GetType().Name);
+                context.Response.Headers.RetryAfter = "1";
+                await ApiResults.Error(ApiResults.Unavailable).ExecuteAsync(context);
+                return;
+            }
+            logger.LogError(feature?.Error, "Unhandled error on {Method} {Route}", context.Request.Method, RouteOf(context));
             await ApiResults.Error(ErrorCodes.InternalError, "internal error").ExecuteAsync(context);
         }));
 
@@ -36,6 +49,8 @@ public static class ErrorHandling
                 405 => (ErrorCodes.MethodNotAllowed, "method not allowed on this route"),
                 415 => (ErrorCodes.UnsupportedMediaType, "Content-Type must be application/json"),
                 401 => (ErrorCodes.Unauthorized, "authentication required"),
+                403 => (ErrorCodes.Forbidden, "forbidden (a WebSocket from an origin not in Im__AllowedOrigins)"),
+                429 => (ErrorCodes.RateLimited, "too many requests"),
                 503 => (ErrorCodes.ServiceUnavailable, "service unavailable"),
                 >= 500 => (ErrorCodes.InternalError, "internal error"),
                 _ => (ErrorCodes.InvalidParameter, "bad request"),

@@ -1,42 +1,48 @@
 using Im.Actors.Groups;
 using Im.Actors.Queries;
 using Im.Contracts;
+using Im.Host.Config;
 
 namespace Im.Host.Api;
 
-/// <summary>Spec 2.2: groups and members.</summary>
+/// <summary>Spec 2.2: groups and members, plus member removal.</summary>
 public static class GroupApi
 {
-    public static void MapGroupApi(this IEndpointRouteBuilder app)
+    public static void MapGroupApi(this IEndpointRouteBuilder api)
     {
-        var api = app.MapGroup("/api/group");
-        api.MapPost("/create", CreateGroup);
-        api.MapGet("/{group_id}", GetGroup);
-        api.MapPost("/{group_id}/members", AddMember);
-        api.MapGet("/{group_id}/members", GetMembers);
+        var groups = api.MapGroup("/group");
+        groups.MapPost("/create", CreateGroup).RequireAuthorization(Identity.CallerPolicy);
+        groups.MapGet("/{group_id}", GetGroup);
+        groups.MapPost("/{group_id}/members", AddMember);
+        groups.MapGet("/{group_id}/members", GetMembers);
+        groups.MapDelete("/{group_id}/members/{user_id}", RemoveMember).RequireAuthorization(Identity.CallerPolicy);
     }
 
-    private static async Task<IResult> CreateGroup(HttpContext context, ActorGateway actors, CancellationToken cancellation)
-    {
-        if (CallerIdentity.Of(context) is not { } creator) return CallerIdentity.Missing(context);
-        return await JsonBody.Handle(context.Request, RequestReader.CreateGroup,
-            body => actors.AskGroup<GroupResponse>(GroupCommands.CreateGroup.New(body, creator), cancellation), cancellation);
-    }
+    private static Task<IResult> CreateGroup(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+        JsonBody.Handle(context.Request,
+            body => RequestReader.CreateGroup(body).Then(request => GroupCommands.CreateGroup.For(request, context.CallerOf())),
+            command => actors.AskGroup(command, cancellation), cancellation);
 
-    private static async Task<IResult> GetGroup(string group_id, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<IResult> GetGroup(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("group_id", group_id) is { } invalid
             ? ApiResults.Error(invalid)
-            : await actors.Query<GroupResponse>(new Queries.GetGroup(group_id), cancellation);
+            : await actors.Query(new Queries.GetGroup(group_id, context.CallerOf()), cancellation);
 
-    private static async Task<IResult> AddMember(string group_id, HttpRequest request, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<IResult> AddMember(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("group_id", group_id) is { } invalid
             ? ApiResults.Error(invalid)
-            : await JsonBody.Handle(request, RequestReader.AddMember,
-                body => actors.AskGroup<AddMemberResponse>(new GroupCommands.AddMember(group_id, body.UserId, body.UserRole), cancellation),
+            : await JsonBody.Handle(context.Request, RequestReader.AddMember,
+                body => actors.AskGroup(new GroupCommands.AddMember(group_id, body.UserId, body.UserRole, context.CallerOf()), cancellation),
                 cancellation);
 
-    private static async Task<IResult> GetMembers(string group_id, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<IResult> GetMembers(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("group_id", group_id) is { } invalid
             ? ApiResults.Error(invalid)
-            : await actors.Query<MemberListResponse>(new Queries.GetMembers(group_id), cancellation);
+            : await actors.Query(new Queries.GetMembers(group_id, context.CallerOf()), cancellation);
+
+    private static async Task<IResult> RemoveMember(string group_id, string user_id, HttpContext context, ActorGateway actors,
+        CancellationToken cancellation) =>
+        (RequestReader.CheckId("group_id", group_id) ?? RequestReader.CheckId("user_id", user_id)) is { } invalid
+            ? ApiResults.Error(invalid)
+            : await actors.AskGroup(new GroupCommands.RemoveMember(group_id, user_id, context.CallerOf()), cancellation);
 }

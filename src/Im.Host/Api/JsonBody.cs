@@ -31,16 +31,16 @@ public static class JsonBody
                 body.Write(buffer, 0, read);
             }
             body.Position = 0;
-            return (await JsonDocument.ParseAsync(body, cancellationToken: cancellation), null);
+            return (await JsonDocument.ParseAsync(body, ImJson.DocumentOptions, cancellation), null);
         }
         catch (JsonException)
         {
-            return (null, ApiResults.Error(ErrorCodes.InvalidParameter, "the body is not valid JSON"));
+            return (null, ApiResults.Error(ErrorCodes.InvalidParameter, "the body is not valid JSON (or repeats a property)"));
         }
     }
 
     /// <summary>Reads the body and hands the parsed request to <paramref name="handle"/>, or answers the first error.</summary>
-    public static async Task<IResult> Handle<T>(HttpRequest request, Func<JsonElement, Parsed<T>> parse,
+    public static async Task<IResult> Handle<T>(HttpRequest request, Func<JsonElement, Outcome<T>> parse,
         Func<T, Task<IResult>> handle, CancellationToken cancellation) where T : class
     {
         var (document, error) = await Read(request, cancellation);

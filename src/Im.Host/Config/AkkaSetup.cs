@@ -71,6 +71,18 @@ public static class AkkaSetup
         }
     }
 
+    /// <summary>The level <c>Logging:LogLevel:Akka</c> (or the default) gives, in Akka's terms.</summary>
+    private static Akka.Event.LogLevel AkkaLogLevel(IConfiguration configuration) =>
+        Enum.TryParse<LogLevel>(configuration["Logging:LogLevel:Akka"] ?? configuration["Logging:LogLevel:Default"], out var level)
+            ? level switch
+            {
+                LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
+                LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
+                LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
+                _ => Akka.Event.LogLevel.ErrorLevel,
+            }
+            : Akka.Event.LogLevel.InfoLevel;
+
     public static void AddImAkka(this WebApplicationBuilder builder, ImActorServices services, AkkaNodeOptions node)
     {
         var readiness = new ClusterReadiness();
@@ -81,7 +93,12 @@ public static class AkkaSetup
             if (node.SerializeMessages)
                 akka.AddHocon("akka.actor.serialize-messages = on", HoconAddMode.Prepend);
             akka.AddHocon(SmallClusterTuning, HoconAddMode.Prepend);
-            akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory())
+            akka.ConfigureLoggers(loggers =>
+                {
+                    // Akka drops events below its own level before the logger factory sees them.
+                    loggers.LogLevel = AkkaLogLevel(builder.Configuration);
+                    loggers.AddLoggerFactory();
+                })
                 .WithRemoting(new RemoteOptions
                 {
                     HostName = node.Hostname,

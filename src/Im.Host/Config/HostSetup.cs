@@ -1,12 +1,9 @@
-using System.Text;
 using Im.Actors;
 using Im.Actors.Ai;
 using Im.Actors.Storage;
 using Im.Host.Api;
 using Im.Host.Storage;
 using Im.Host.WebSockets;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.IdentityModel.Tokens;
 using StackExchange.Redis;
 
 namespace Im.Host.Config;
@@ -24,6 +21,7 @@ public static class HostSetup
         var config = builder.Configuration;
         if (string.IsNullOrEmpty(config[WebHostDefaults.ServerUrlsKey]))
             builder.WebHost.UseUrls(DefaultUrl);
+        builder.Logging.KeepTokensOutOfLogs();
 
         var im = config.GetSection("Im").Get<ImOptions>() ?? new ImOptions();
         var redisOptions = config.GetSection("Redis").Get<RedisOptions>() ?? new RedisOptions();
@@ -42,23 +40,41 @@ public static class HostSetup
         builder.AddImAkka(services, node);
         builder.Services.AddSingleton<ActorGateway>();
         builder.Services.AddSingleton<SessionStarter>();
+        builder.Services.AddSingleton(new SendRateLimiter(im.SendRatePerSecond, im.SendBurst));
+        builder.Services.AddSingleton(new ConnectionLimiter(im.MaxConnectionsPerUser));
 
+        builder.AddImIdentity(auth);
+        builder.Services.AddHostedService<HeaderModeWarning>();
+        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
+        {
+            if (im.AllowedOriginList.Count == 0) policy.AllowAnyOrigin();
+            else policy.WithOrigins([.. im.AllowedOriginList]);
+            policy.AllowAnyHeader().AllowAnyMethod().WithExposedHeaders("Retry-After");
+        }));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [HealthTags.Ready]);
         builder.Services.AddProblemDetails();
-        if (auth.UsesJwt) AddJwt(builder, auth);
     }
 
     public static void MapImHost(this WebApplication app)
     {
         app.UseImErrorHandling();
-        if (app.Services.GetRequiredService<AuthOptions>().UsesJwt) app.UseAuthentication();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseRouting();
+        app.UseCors();
+        var webSockets = new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) };
+        // Browsers send Origin on a WebSocket handshake; others are refused 403. Clients that send none are not browsers.
+        foreach (var origin in app.Services.GetRequiredService<ImOptions>().AllowedOriginList) webSockets.AllowedOrigins.Add(origin);
+        app.UseWebSockets(webSockets);
+        app.UseAuthentication();
+        app.UseAuthorization();
+
         app.MapHealth();
-        app.MapUserApi();
-        app.MapGroupApi();
-        app.MapMessageApi();
-        app.MapAiApi();
-        app.MapWebSocketApi();
+        var api = app.MapGroup("/api").RequireAuthorization(Identity.ApiPolicy);
+        api.MapInfoApi();
+        api.MapUserApi();
+        api.MapGroupApi();
+        api.MapMessageApi();
+        api.MapAiApi();
+        app.MapGroup("/ws").RequireAuthorization(Identity.ApiPolicy).MapWebSocketApi();
         if (string.IsNullOrEmpty(app.Services.GetRequiredService<AiSettings>().Endpoint)) app.MapStandInAi();
     }
 
@@ -74,34 +90,5 @@ public static class HostSetup
         // Keep retrying instead of failing start-up; requests answer 503 until the store is back.
         options.AbortOnConnectFail = false;
         return await ConnectionMultiplexer.ConnectAsync(options);
-    }
-
-    private static void AddJwt(WebApplicationBuilder builder, AuthOptions auth)
-    {
-        var key = Encoding.UTF8.GetBytes(auth.JwtKey ?? "");
-        if (key.Length < 32)
-            throw new InvalidOperationException("Auth__Mode=Jwt needs Auth__JwtKey of at least 32 bytes.");
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
-        {
-            options.MapInboundClaims = false;
-            options.TokenValidationParameters = new TokenValidationParameters
-            {
-                ValidateIssuer = false,
-                ValidateAudience = false,
-                ValidateLifetime = true,
-                IssuerSigningKey = new SymmetricSecurityKey(key),
-                ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-            };
-            // Browsers cannot set headers on a WebSocket handshake, so the token comes in the query.
-            options.Events = new JwtBearerEvents
-            {
-                OnMessageReceived = context =>
-                {
-                    if (context.Request.Path.StartsWithSegments("/ws") && context.Request.Query["access_token"] is { Count: > 0 } token)
-                        context.Token = token;
-                    return Task.CompletedTask;
-                },
-            };
-        });
     }
 }

@@ -1,3 +1,5 @@
+using Im.Actors;
+
 namespace Im.Host.Config;
 
 /// <summary><c>Im__*</c>.</summary>
@@ -9,7 +11,22 @@ public sealed class ImOptions
     /// <summary>Frames a WebSocket client may have waiting before it is disconnected as too slow.</summary>
     public int SessionQueueCapacity { get; init; } = 1024;
 
+    /// <summary>Sends a second per user, REST and WebSocket together; 0 turns the limit off.</summary>
+    public int SendRatePerSecond { get; init; }
+
+    /// <summary>Sends a user may make at once before the rate applies.</summary>
+    public int SendBurst { get; init; } = 40;
+
+    /// <summary>WebSockets one user may hold open on one node.</summary>
+    public int MaxConnectionsPerUser { get; init; } = 10;
+
+    /// <summary>Browser origins allowed for CORS and the WebSocket <c>Origin</c> check, comma-separated; unset allows any.</summary>
+    public string? AllowedOrigins { get; init; }
+
     public TimeSpan AskTimeout => TimeSpan.FromSeconds(AskTimeoutSeconds);
+
+    public IReadOnlyList<string> AllowedOriginList =>
+        (AllowedOrigins ?? "").Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
 /// <summary><c>Redis__*</c>.</summary>
@@ -18,16 +35,23 @@ public sealed class RedisOptions
     public string KeyPrefix { get; init; } = "im:";
 }
 
-/// <summary><c>Auth__*</c>: who the caller is, from a header or a JWT.</summary>
+/// <summary><c>Auth__*</c>: who the caller is, from a header (development) or a JWT (production).</summary>
 public sealed class AuthOptions
 {
-    public const string HeaderMode = "Header";
-    public const string JwtMode = "Jwt";
-
-    public string Mode { get; init; } = HeaderMode;
+    public string Mode { get; init; } = nameof(AuthMode.Header);
     public string? JwtKey { get; init; }
 
-    public bool UsesJwt => string.Equals(Mode, JwtMode, StringComparison.OrdinalIgnoreCase);
+    /// <summary>When set, a token's <c>iss</c> must be exactly this.</summary>
+    public string? Issuer { get; init; }
+
+    /// <summary>When set, a token's <c>aud</c> must contain this.</summary>
+    public string? Audience { get; init; }
+
+    public AuthMode AuthMode => Enum.TryParse<AuthMode>(Mode, ignoreCase: true, out var mode)
+        ? mode
+        : throw new InvalidOperationException($"Auth__Mode must be Header or Jwt, not '{Mode}'.");
+
+    public bool UsesJwt => AuthMode == AuthMode.Jwt;
 }
 
 /// <summary><c>Akka__*</c>: remoting address and seed nodes.</summary>

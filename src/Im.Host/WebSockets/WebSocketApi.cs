@@ -16,18 +16,18 @@ namespace Im.Host.WebSockets;
 /// <summary>Spec section 4: <c>ws://host/ws/{user_id}</c>.</summary>
 public static class WebSocketApi
 {
-    public static void MapWebSocketApi(this IEndpointRouteBuilder app) => app.Map("/ws/{user_id}", Connect);
+    public static void MapWebSocketApi(this IEndpointRouteBuilder ws) => ws.Map("/{user_id}", Connect);
 
     private static async Task<IResult> Connect(string user_id, HttpContext context, SessionStarter sessions)
     {
         if (RequestReader.CheckId("user_id", user_id) is { } invalid) return ApiResults.Error(invalid);
         if (!context.WebSockets.IsWebSocketRequest)
             return ApiResults.Error(ApiError.Invalid("upgrade", "this endpoint takes a WebSocket upgrade"));
-        if (context.RequestServices.GetRequiredService<AuthOptions>().UsesJwt && CallerIdentity.Of(context) != user_id)
-            return CallerIdentity.Missing(context);
+        if (!context.CallerOf().MayOpenSocketOf(user_id))
+            return ApiResults.Error(ErrorCodes.Forbidden, "a token opens its own user's socket only");
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        await sessions.Run(user_id, socket, context.RequestAborted);
+        await sessions.Run(user_id, socket, context.TokenExpiry(), context.RequestAborted);
         return Results.Empty;
     }
 }
@@ -38,6 +38,8 @@ public sealed class SessionStarter(
     ImStore store,
     IRequiredActor<GroupRegion> groups,
     IRequiredActor<FanoutActor> fanout,
+    SendRateLimiter sendRate,
+    ConnectionLimiter connections,
     ImOptions options,
     IHostApplicationLifetime lifetime,
     ILogger<SessionStarter> logger)
@@ -45,38 +47,57 @@ public sealed class SessionStarter(
     private const int MaxFrameBytes = 64 * 1024;
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
 
-    public async Task Run(string userId, WebSocket socket, CancellationToken aborted)
+    public async Task Run(string userId, WebSocket socket, DateTimeOffset? tokenExpiry, CancellationToken aborted)
     {
         var output = new WebSocketSessionOutput(options.SessionQueueCapacity);
-        var session = system.ActorOf(SessionActor.Props(userId, output, store, groups.ActorRef, fanout.ActorRef,
-            new SessionSettings(options.AskTimeout)));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var pump = PumpThenStopReading(output, socket, stop);
+        if (!connections.TryOpen(userId))
+        {
+            output.TryEnqueue(ImJson.Serialize(new ErrorFrame(ErrorCodes.TooManyConnections,
+                $"at most {options.MaxConnectionsPerUser} connections per user on this server")));
+            output.Close(SessionActor.PolicyViolation, "too many connections");
+            await Drain(socket, output, pump, stop);
+            return;
+        }
+        var session = system.ActorOf(SessionActor.Props(userId, output, store, groups.ActorRef, fanout.ActorRef, sendRate,
+            new SessionSettings(options.AskTimeout, tokenExpiry)));
         // A node that is shutting down says so, so clients reconnect to another node at once
         // instead of waiting for the host's shutdown timeout to cut them off.
         using var goingAway = lifetime.ApplicationStopping.Register(() =>
             output.Close((int)WebSocketCloseStatus.EndpointUnavailable, "server shutting down, reconnect"));
-        var pump = PumpThenStopReading(output, socket, stop);
         try
         {
             await Receive(socket, session, output, stop.Token);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
-            // The client went away or the server closed the session; either way the session ends.
+            // The client went away, sent what is not a WebSocket message (invalid UTF-8 is closed 1007
+            // by the socket itself), or the server closed the session; either way the session ends.
         }
         finally
         {
             session.Tell(PoisonPill.Instance);
-            output.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
-            await stop.CancelAsync();
-            try
-            {
-                await pump;
-            }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
-            {
-                logger.LogDebug("Pump of a session ended with {Error}", ex.GetType().Name);
-            }
+            connections.Close(userId);
+            await Drain(socket, output, pump, stop);
+        }
+    }
+
+    // Says goodbye properly: what is queued and the close frame go out, within the grace period.
+    private async Task Drain(WebSocket socket, WebSocketSessionOutput output, Task pump, CancellationTokenSource stop)
+    {
+        output.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
+        stop.CancelAfter(CloseGrace);
+        try
+        {
+            await pump;
+            // Wait for the client's answering close frame: closing the TCP connection with its
+            // unread data would reset it, and the client would see 1006 instead of our code.
+            await Receive(socket, ActorRefs.Nobody, output, stop.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            logger.LogDebug("A session's close ended with {Error}", ex.GetType().Name);
         }
     }
 
@@ -87,21 +108,29 @@ public sealed class SessionStarter(
         stop.CancelAfter(CloseGrace);
     }
 
+    /// <summary>
+    /// Reads frames until the client's close. After a frame over the limit the server closes with
+    /// 1009 and reads on only to discard, so the client still gets a real close frame.
+    /// </summary>
     private static async Task Receive(WebSocket socket, IActorRef session, WebSocketSessionOutput output, CancellationToken cancellation)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(8 * 1024);
         var message = new MemoryStream();
+        var discarding = session.IsNobody();
         try
         {
             while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
             {
                 var result = await socket.ReceiveAsync(buffer, cancellation);
                 if (result.MessageType == WebSocketMessageType.Close) return;
+                if (discarding) continue;
                 message.Write(buffer, 0, result.Count);
                 if (message.Length > MaxFrameBytes)
                 {
                     output.Close((int)WebSocketCloseStatus.MessageTooBig, $"frames are limited to {MaxFrameBytes} bytes");
-                    return;
+                    discarding = true;
+                    message.SetLength(0);
+                    continue;
                 }
                 if (!result.EndOfMessage) continue;
                 session.Tell(new SessionProtocol.Inbound(result.MessageType == WebSocketMessageType.Text

@@ -1,0 +1,18 @@
+using System.Reflection;
+using Im.Contracts;
+using Im.Host.Config;
+
+namespace Im.Host.Api;
+
+/// <summary><c>GET /api/info</c>: open to anyone, so a client can tell how to log in before it has a token.</summary>
+public static class InfoApi
+{
+    private static readonly string Version =
+        typeof(InfoApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    public static void MapInfoApi(this IEndpointRouteBuilder api) =>
+        api.MapGet("/info", (AuthOptions auth) => ApiResults.Ok(new InfoResponse(
+            auth.AuthMode.ToString().ToLowerInvariant(), Version,
+            // Streamed AI replies are not served yet; the field is there so clients can ask.
+            AiStream: false))).AllowAnonymous();
+}
