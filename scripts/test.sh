@@ -29,6 +29,8 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 # docker-compose (1.29): the deployment specs validate docker-compose.yml with `docker-compose config`.
 ensure docker-compose docker-compose
+# openssl: scripts/token.sh signs tokens with it, and the authorization specs use the script.
+ensure openssl openssl
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results=$(mktemp -d)

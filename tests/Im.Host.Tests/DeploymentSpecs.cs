@@ -13,7 +13,8 @@ namespace Im.Host.Tests;
 public sealed partial class DeploymentSpecs
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
-    private static readonly string[] AiVariables = ["AI_ENDPOINT", "AI_API_KEY", "AI_MODEL"];
+    private static readonly string[] ComposeVariables =
+        ["AI_ENDPOINT", "AI_API_KEY", "AI_MODEL", "AUTH_MODE", "JWT_KEY", "JWT_ISSUER", "JWT_AUDIENCE", "ALLOWED_ORIGINS"];
 
     [Fact]
     public async Task Should_resolve_the_compose_file_to_redis_and_two_clustered_hosts()
@@ -48,6 +49,31 @@ public sealed partial class DeploymentSpecs
             Assert.Equal("akka.tcp://im@im2:4053", Setting(environment, "Akka__SeedNodes__1"));
             // No AI_ENDPOINT: empty, which the host reads as unset, so it uses its built-in stand-in.
             Assert.Equal("", Setting(environment, "Ai__Endpoint"));
+            // Abuse is bounded out of the box; identity is the development mode until AUTH_MODE says otherwise.
+            Assert.Equal("20", Setting(environment, "Im__SendRatePerSecond"));
+            Assert.Equal("40", Setting(environment, "Im__SendBurst"));
+            Assert.Equal("Header", Setting(environment, "Auth__Mode"));
+        }
+    }
+
+    [Fact]
+    public async Task Should_take_jwt_mode_and_its_key_from_the_environment()
+    {
+        var config = await ComposeConfig(new Dictionary<string, string>
+        {
+            ["AUTH_MODE"] = "Jwt",
+            ["JWT_KEY"] = "a-key-of-at-least-thirty-two-bytes-long",
+            ["JWT_ISSUER"] = "https://issuer.example",
+            ["ALLOWED_ORIGINS"] = "https://clinic.example",
+        });
+
+        foreach (var name in new[] { "im1", "im2" })
+        {
+            var environment = Block(Block(config, "services", name), "environment");
+            Assert.Equal("Jwt", Setting(environment, "Auth__Mode"));
+            Assert.Equal("a-key-of-at-least-thirty-two-bytes-long", Setting(environment, "Auth__JwtKey"));
+            Assert.Equal("https://issuer.example", Setting(environment, "Auth__Issuer"));
+            Assert.Equal("https://clinic.example", Setting(environment, "Im__AllowedOrigins"));
         }
     }
 
@@ -118,7 +144,7 @@ public sealed partial class DeploymentSpecs
         info.ArgumentList.Add(file);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         // The resolved config must not depend on what the machine running the tests happens to set.
-        foreach (var name in AiVariables) info.Environment.Remove(name);
+        foreach (var name in ComposeVariables) info.Environment.Remove(name);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
 
         using var process = Process.Start(info)!;

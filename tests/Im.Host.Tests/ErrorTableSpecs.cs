@@ -64,6 +64,25 @@ public sealed class ErrorTableSpecs(HostFixture fixture) : IClassFixture<HostFix
         { "unknown root route", "GET", "/favicon.ico", null, null, 404, ErrorCodes.NotFound },
         { "wrong method", "DELETE", "/api/user/create", null, null, 405, ErrorCodes.MethodNotAllowed },
         { "wrong method on send", "PUT", "/api/message/send", null, null, 405, ErrorCodes.MethodNotAllowed },
+        // Member removal is new, so Header mode checks its caller too: a DOCTOR member of the group.
+        { "caller missing on member removal", "DELETE", "/api/group/{group}/members/{patient}", null, null, 401, ErrorCodes.Unauthorized },
+        { "member removal by a patient", "DELETE", "/api/group/{group}/members/{doctor}", null, "{patient}", 403, ErrorCodes.Forbidden },
+        { "member removal by a non-member", "DELETE", "/api/group/{group}/members/{patient}", null, "{outsider}", 403, ErrorCodes.Forbidden },
+        { "member removal from an unknown group", "DELETE", "/api/group/group_x/members/{patient}", null, "{doctor}", 404, ErrorCodes.GroupNotFound },
+        { "member removal of a non-member", "DELETE", "/api/group/{group}/members/{outsider}", null, "{doctor}", 404, ErrorCodes.NotMember },
+        { "member removal of an unknown user", "DELETE", "/api/group/{group}/members/nobody", null, "{doctor}", 404, ErrorCodes.UserNotFound },
+        { "caller id too long", "POST", "/api/message/send", "{\"group_id\":\"{group}\",\"content\":\"hi\"}", new string('u', 65), 401, ErrorCodes.Unauthorized },
+        // Numbers are ASCII digits and nothing else: .NET's parser alone forgives a trailing NUL.
+        { "page with a trailing NUL", "GET", "/api/message/list?group_id={group}&page=1%00", null, null, 400, ErrorCodes.InvalidParameter },
+        { "page_size with a trailing space", "GET", "/api/message/list?group_id={group}&page_size=2%20", null, null, 400, ErrorCodes.InvalidParameter },
+        { "page in fullwidth digits", "GET", "/api/ai/interactions?group_id={group}&page=%EF%BC%91", null, null, 400, ErrorCodes.InvalidParameter },
+        { "control character in a username", "POST", "/api/user/create", "{\"username\":\"a\\u0007b\",\"user_role\":\"PATIENT\"}", null, 400, ErrorCodes.InvalidParameter },
+        { "bidi override in a group name", "POST", "/api/group/create", "{\"group_name\":\"a\u202Eb\"}", "{doctor}", 400, ErrorCodes.InvalidParameter },
+        { "NUL in content", "POST", "/api/message/send", "{\"group_id\":\"{group}\",\"content\":\"a\\u0000b\"}", "{doctor}", 400, ErrorCodes.InvalidParameter },
+        { "a property twice", "POST", "/api/message/send", "{\"group_id\":\"{group}\",\"content\":\"a\",\"content\":\"b\"}", "{doctor}", 400, ErrorCodes.InvalidParameter },
+        { "control character in a path id", "GET", "/api/group/g%07", null, null, 400, ErrorCodes.InvalidParameter },
+        { "client_msg_id too long", "POST", "/api/message/send", $"{{\"group_id\":\"{{group}}\",\"content\":\"a\",\"client_msg_id\":\"{new string('c', 65)}\"}}", "{doctor}", 400, ErrorCodes.InvalidParameter },
+        { "an id that names another key", "GET", "/api/group/{group}:messages", null, null, 404, ErrorCodes.GroupNotFound },
     };
 
     [Theory]
@@ -125,6 +144,23 @@ public sealed class ErrorTableSpecs(HostFixture fixture) : IClassFixture<HostFix
         var content = string.Concat(Enumerable.Repeat("😀", 5000));
         var sent = await fixture.Api.SendMessage(fixture.Doctor.UserId, fixture.Group.GroupId, content);
         Assert.Equal(content, sent.MsgContent);
+    }
+
+    [Fact]
+    public async Task Should_accept_tabs_line_breaks_and_bidi_marks_in_content()
+    {
+        const string content = "第一行\n\t第二行 \u200F\u202Bمرحبا\u202C";
+        var sent = await fixture.Api.SendMessage(fixture.Doctor.UserId, fixture.Group.GroupId, content);
+        Assert.Equal(content, sent.MsgContent);
+    }
+
+    [Fact]
+    public async Task Should_say_header_mode_in_the_info_anyone_may_read()
+    {
+        var (status, json) = await fixture.Api.Get("/api/info");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("header", (string?)json!["auth_mode"]);
+        Assert.False(string.IsNullOrEmpty((string?)json["version"]));
     }
 
     [Fact]

@@ -16,11 +16,13 @@ public sealed class HostProcess : IAsyncDisposable
     private Process? _process;
 
     private readonly string _readyPath;
+    private readonly string? _listenUrl;
 
-    private HostProcess(Dictionary<string, string> environment, int port, string readyPath)
+    private HostProcess(Dictionary<string, string> environment, int port, string readyPath, string? listenUrl)
     {
         _environment = environment;
         _readyPath = readyPath;
+        _listenUrl = listenUrl;
         Port = port;
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
         Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
@@ -36,13 +38,17 @@ public sealed class HostProcess : IAsyncDisposable
 
     /// <param name="environment">Settings by their environment names, e.g. <c>Ai__Endpoint</c>.</param>
     /// <param name="readyPath">What must answer 200 before the host counts as started.</param>
+    /// <param name="listenHost">Where the host listens (default 127.0.0.1); tests still call it on loopback.</param>
     public static async Task<HostProcess> Start(IDictionary<string, string> environment, int? port = null,
-        string readyPath = "/health/ready")
+        string readyPath = "/health/ready", string? listenHost = null)
     {
         var settings = new Dictionary<string, string>(environment) { ["DOTNET_gcServer"] = "0" };
         settings.TryAdd("Akka__SerializeMessages", "true");
         settings.TryAdd("Im__DataDir", Directory.CreateTempSubdirectory("im-data-").FullName);
-        var host = new HostProcess(settings, port ?? Ports.FreeLoopbackPort(), readyPath);
+        settings.TryAdd("Logging__LogLevel__Default", "Warning");
+        var actualPort = port ?? Ports.FreeLoopbackPort();
+        var host = new HostProcess(settings, actualPort, readyPath,
+            listenHost is null ? null : $"http://{listenHost}:{actualPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         await host.Launch();
         return host;
     }
@@ -53,13 +59,12 @@ public sealed class HostProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { HostDll(), "--urls", BaseAddress.ToString().TrimEnd('/') },
+            ArgumentList = { HostDll(), "--urls", _listenUrl ?? BaseAddress.ToString().TrimEnd('/') },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(HostDll())!,
         };
         foreach (var (name, value) in _environment) info.Environment[name] = value;
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
         _process = Process.Start(info)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
