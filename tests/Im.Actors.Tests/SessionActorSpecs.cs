@@ -222,6 +222,21 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     }
 
     [Fact]
+    public async Task Should_refuse_text_holding_a_lone_surrogate_as_invalid_without_restarting()
+    {
+        var (session, socket) = await Connected();
+
+        // A raw UTF-16 surrogate, not a JSON escape: the text itself is not Unicode.
+        session.Tell(new SessionProtocol.Inbound("{\"type\":\"ping\",\"note\":\"\ud800\"}"));
+        session.Tell(new SessionProtocol.Inbound("""{"type":"ping"}"""));
+
+        IsError(ErrorCodes.InvalidFrame, await socket.NextFrame());
+        Assert.Equal("pong", Type(await socket.NextFrame()));
+        await socket.ExpectNoFrame(Quiet);
+        await _fanout.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(50));
+    }
+
+    [Fact]
     public async Task Should_refuse_an_unknown_type_echoing_client_msg_id()
     {
         var (session, socket) = await Connected();

@@ -128,7 +128,8 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
         {
             document = JsonDocument.Parse(text, ImJson.DocumentOptions);
         }
-        catch (JsonException)
+        // ArgumentException: a lone surrogate in the text cannot be transcoded to UTF-8 for the parser.
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
         {
             Send(new ErrorFrame(ErrorCodes.InvalidFrame, "the frame is not valid JSON"));
             return;
