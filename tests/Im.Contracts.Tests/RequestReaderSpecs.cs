@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Im.Contracts;
 using static Im.Contracts.Tests.Json;
 
@@ -365,4 +366,338 @@ public sealed class RequestReaderSpecs
     [InlineData("99999999999999999999")]
     [InlineData("")]
     public void Should_reject_bad_page_size(string pageSize) => AssertInvalid(RequestReader.Paging("1", pageSize), "page_size");
+
+    // ---- text rules: what a name or an id, and what prose, may contain ----
+
+    /// <summary>Every place a name or an id is read: the field its error names, where it is read, and the read.</summary>
+    private static readonly (string Field, string Where, Func<string, ApiError?> Read)[] NamesAndIds =
+    [
+        ("username", "create user", v => RequestReader.CreateUser(Object(("username", v), ("user_role", "PATIENT"))).Error),
+        ("group_name", "create group", v => RequestReader.CreateGroup(Object(("group_name", v))).Error),
+        ("created_by", "create group", v => RequestReader.CreateGroup(Object(("group_name", "n"), ("created_by", v))).Error),
+        ("user_id", "add member", v => RequestReader.AddMember(Object(("user_id", v), ("user_role", "PATIENT"))).Error),
+        ("group_id", "send message", v => RequestReader.SendMessage(Object(("group_id", v), ("content", "hi"))).Error),
+        ("group_id", "send_message frame", v => RequestReader.SendMessageFrame(Object(("group_id", v), ("content", "hi"))).Error),
+        ("client_msg_id", "send message", v => RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi"), ("client_msg_id", v))).Error),
+        ("client_msg_id", "send_message frame",
+            v => RequestReader.SendMessageFrame(Object(("group_id", "g"), ("content", "hi"), ("client_msg_id", v))).Error),
+        ("Idempotency-Key", "send message header", v => RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi")), v).Error),
+        ("message_id", "path", v => RequestReader.CheckId("message_id", v)),
+        ("group_id", "list query", RequestReader.CheckGroupIdQuery),
+        ("group_id", "page query", v => RequestReader.GroupPage(v, null, null).Error),
+    ];
+
+    /// <summary>Every place prose is read: message content (both transports) and a group's description.</summary>
+    private static readonly (string Field, string Where, Func<string, ApiError?> Read)[] Prose =
+    [
+        ("content", "send message", v => RequestReader.SendMessage(Object(("group_id", "g"), ("content", v))).Error),
+        ("content", "send_message frame", v => RequestReader.SendMessageFrame(Object(("group_id", "g"), ("content", v))).Error),
+        ("description", "create group", v => RequestReader.CreateGroup(Object(("group_name", "n"), ("description", v))).Error),
+    ];
+
+    /// <summary>Reads "a{c}b" everywhere and lists where the outcome is not the expected one.</summary>
+    private static List<string> Mismatches(
+        (string Field, string Where, Func<string, ApiError?> Read)[] places, int codePoint, bool accepted)
+    {
+        var text = "a" + char.ConvertFromUtf32(codePoint) + "b";
+        var mismatches = new List<string>();
+        foreach (var (field, where, read) in places)
+        {
+            var error = read(text);
+            if (accepted && error is not null)
+                mismatches.Add($"{field} ({where}) refused U+{codePoint:X4}: {error.Code} {error.Message}");
+            else if (!accepted && (error?.Code != ErrorCodes.InvalidParameter || error.Details?["field"] != field))
+                mismatches.Add($"{field} ({where}) gave {error?.Code ?? "no error"} field {error?.Details?.GetValueOrDefault("field")} for U+{codePoint:X4}");
+        }
+        return mismatches;
+    }
+
+    // C0 and C1 controls (Unicode Cc) other than tab, LF and CR.
+    [Theory]
+    [InlineData(0x0000)]
+    [InlineData(0x0001)]
+    [InlineData(0x0008)]
+    [InlineData(0x000B)]
+    [InlineData(0x000C)]
+    [InlineData(0x001B)]
+    [InlineData(0x001F)]
+    [InlineData(0x007F)]
+    [InlineData(0x0080)]
+    [InlineData(0x0085)]
+    [InlineData(0x009F)]
+    public void Should_refuse_control_characters_everywhere(int codePoint)
+    {
+        Assert.Empty(Mismatches(NamesAndIds, codePoint, accepted: false));
+        Assert.Empty(Mismatches(Prose, codePoint, accepted: false));
+    }
+
+    [Theory]
+    [InlineData(0x0009)]
+    [InlineData(0x000A)]
+    [InlineData(0x000D)]
+    public void Should_allow_tabs_and_line_breaks_in_prose_only(int codePoint)
+    {
+        Assert.Empty(Mismatches(NamesAndIds, codePoint, accepted: false));
+        Assert.Empty(Mismatches(Prose, codePoint, accepted: true));
+    }
+
+    // Embeddings, overrides (U+202A–U+202E) and isolates (U+2066–U+2069) make one name display as another.
+    [Theory]
+    [InlineData(0x202A)]
+    [InlineData(0x202B)]
+    [InlineData(0x202C)]
+    [InlineData(0x202D)]
+    [InlineData(0x202E)]
+    [InlineData(0x2066)]
+    [InlineData(0x2067)]
+    [InlineData(0x2068)]
+    [InlineData(0x2069)]
+    public void Should_allow_bidi_embedding_override_and_isolate_in_prose_only(int codePoint)
+    {
+        Assert.Empty(Mismatches(NamesAndIds, codePoint, accepted: false));
+        Assert.Empty(Mismatches(Prose, codePoint, accepted: true));
+    }
+
+    // Marks and spaces that are not controls, including the neighbours of both refused bidi ranges.
+    [Theory]
+    [InlineData(0x00A0)]
+    [InlineData(0x061C)]
+    [InlineData(0x200B)]
+    [InlineData(0x200E)]
+    [InlineData(0x200F)]
+    [InlineData(0x2029)]
+    [InlineData(0x202F)]
+    [InlineData(0x2065)]
+    [InlineData(0x206A)]
+    [InlineData(0xFEFF)]
+    [InlineData(0x5F20)]
+    [InlineData(0x1F600)]
+    public void Should_accept_other_characters_everywhere(int codePoint)
+    {
+        Assert.Empty(Mismatches(NamesAndIds, codePoint, accepted: true));
+        Assert.Empty(Mismatches(Prose, codePoint, accepted: true));
+    }
+
+    [Fact]
+    public void Should_keep_prose_with_tabs_line_breaks_and_bidi_as_given()
+    {
+        var content = "第一行\r\n\t\u202Bשלום\u202C \u2067abc\u2069";
+
+        Assert.Equal(content, Accepted(RequestReader.SendMessage(Object(("group_id", "g"), ("content", content)))).Content);
+        Assert.Equal(content, Accepted(RequestReader.CreateGroup(Object(("group_name", "n"), ("description", content)))).Description);
+    }
+
+    [Fact]
+    public void Should_accept_an_empty_description_but_no_empty_name_or_id()
+    {
+        Assert.Equal("", Accepted(RequestReader.CreateGroup(Object(("group_name", "n"), ("description", "")))).Description);
+
+        AssertInvalid(RequestReader.CreateGroup(Object(("group_name", ""))), "group_name");
+        AssertInvalid(RequestReader.CreateGroup(Object(("group_name", "n"), ("created_by", ""))), "created_by");
+        AssertInvalid(RequestReader.AddMember(Object(("user_id", ""), ("user_role", "PATIENT"))), "user_id");
+        AssertInvalid(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi"), ("client_msg_id", ""))), "client_msg_id");
+        AssertInvalid(RequestReader.SendMessageFrame(Object(("group_id", "g"), ("content", "hi"), ("client_msg_id", ""))), "client_msg_id");
+    }
+
+    [Theory]
+    [InlineData("""{"group_name":"\ud800"}""", "group_name")]
+    [InlineData("""{"group_name":"n","created_by":"a\udfffb"}""", "created_by")]
+    [InlineData("""{"group_name":"n","description":"\ude00\ud83d"}""", "description")]
+    public void Should_refuse_lone_surrogates_when_creating_a_group(string body, string field) =>
+        AssertInvalid(RequestReader.CreateGroup(Parse(body)), field);
+
+    [Fact]
+    public void Should_refuse_a_lone_surrogate_in_a_member_user_id() =>
+        AssertInvalid(RequestReader.AddMember(Parse("""{"user_id":"u\ud800","user_role":"PATIENT"}""")), "user_id");
+
+    [Theory]
+    [InlineData("""{"group_id":"g","content":"a\ud800b"}""", "content")]
+    [InlineData("""{"group_id":"g\udbff","content":"hi"}""", "group_id")]
+    [InlineData("""{"group_id":"g","content":"hi","client_msg_id":"\ud800x"}""", "client_msg_id")]
+    public void Should_refuse_lone_surrogates_in_a_message(string body, string field)
+    {
+        AssertInvalid(RequestReader.SendMessage(Parse(body)), field);
+        AssertInvalid(RequestReader.SendMessageFrame(Parse(body)), field);
+    }
+
+    // ---- client_msg_id and the Idempotency-Key header ----
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    public void Should_accept_a_client_msg_id_of_1_to_64_characters(int length)
+    {
+        var id = Repeat(Emoji, length);
+
+        Assert.Equal(id, Accepted(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi"), ("client_msg_id", id)))).ClientMsgId);
+        Assert.Equal(id, Accepted(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi")), id)).ClientMsgId);
+    }
+
+    [Fact]
+    public void Should_refuse_a_client_msg_id_of_65_characters_in_the_body() =>
+        AssertInvalid(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi"), ("client_msg_id", Repeat("c", 65)))),
+            "client_msg_id");
+
+    [Fact]
+    public void Should_read_no_client_msg_id_when_neither_body_nor_header_has_one() =>
+        Assert.Null(Accepted(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi")), null)).ClientMsgId);
+
+    [Fact]
+    public void Should_take_the_idempotency_key_header_as_the_client_msg_id()
+    {
+        var request = Accepted(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi")), "key-1"));
+
+        Assert.Equal(new SendMessageRequest("g", "hi", "key-1"), request);
+    }
+
+    [Fact]
+    public void Should_accept_the_same_key_in_header_and_body() =>
+        Assert.Equal("key-1",
+            Accepted(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi"), ("client_msg_id", "key-1")), "key-1")).ClientMsgId);
+
+    [Theory]
+    [InlineData("key-2")]
+    [InlineData("KEY-1")]
+    [InlineData("key-1 ")]
+    public void Should_refuse_header_and_body_keys_that_differ(string header) =>
+        AssertInvalid(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "hi"), ("client_msg_id", "key-1")), header),
+            "client_msg_id");
+
+    [Fact]
+    public void Should_refuse_a_bad_idempotency_key_header()
+    {
+        var body = Object(("group_id", "g"), ("content", "hi"));
+
+        AssertInvalid(RequestReader.SendMessage(body, ""), "Idempotency-Key");
+        AssertInvalid(RequestReader.SendMessage(body, Repeat("k", 65)), "Idempotency-Key");
+        AssertInvalid(RequestReader.SendMessage(body, "k\u0000"), "Idempotency-Key");
+        AssertInvalid(RequestReader.SendMessage(body, "\u202Ek"), "Idempotency-Key");
+    }
+
+    [Fact]
+    public void Should_name_the_body_field_when_the_body_key_is_bad_and_the_header_good() =>
+        AssertInvalid(RequestReader.SendMessage(Parse("""{"group_id":"g","content":"hi","client_msg_id":7}"""), "key-1"), "client_msg_id");
+
+    [Fact]
+    public void Should_check_the_content_before_the_idempotency_key() =>
+        Assert.Equal(ErrorCodes.ContentEmpty, Refused(RequestReader.SendMessage(Object(("group_id", "g"), ("content", " ")), "")).Code);
+
+    // ---- paging: ASCII digits only ----
+
+    public static TheoryData<string> NotPlainDigits => new()
+    {
+        "1\0", "1x", " 1", "1 ", "+1", "-0", "1,0", "1_0", "0x1", "1.0", "\u0661", "1\u0660", "\uFF11", "\u00B9", "\u0967",
+    };
+
+    [Theory]
+    [MemberData(nameof(NotPlainDigits))]
+    public void Should_refuse_paging_that_is_not_plain_ascii_digits(string value)
+    {
+        AssertInvalid(RequestReader.Paging(value, null), "page");
+        AssertInvalid(RequestReader.Paging(null, value), "page_size");
+        AssertInvalid(RequestReader.GroupPage("g", null, null, value), "after_seq");
+        AssertInvalid(RequestReader.GroupPage("g", value, null), "page");
+    }
+
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("42", 42)]
+    [InlineData("0007", 7)]
+    [InlineData("999999999999999999", 999_999_999_999_999_999)]
+    public void Should_read_after_seq_as_an_integer_of_at_least_0(string afterSeq, long expected)
+    {
+        var request = Accepted(RequestReader.GroupPage("group_1", "2", "5", afterSeq));
+
+        Assert.Equal(new GroupPageRequest("group_1", new PageRequest(2, 5), expected), request);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-1")]
+    [InlineData("1000000000000000000")]
+    public void Should_refuse_a_negative_empty_or_oversized_after_seq(string afterSeq) =>
+        AssertInvalid(RequestReader.GroupPage("g", null, null, afterSeq), "after_seq");
+
+    [Fact]
+    public void Should_read_a_group_page_without_after_seq()
+    {
+        Assert.Equal(new GroupPageRequest("g", new PageRequest(1, 20), null), Accepted(RequestReader.GroupPage("g", null, null)));
+        Assert.Equal(7, Accepted(RequestReader.Paging("007", null)).Page);
+    }
+
+    [Fact]
+    public void Should_answer_1003_before_looking_at_the_page()
+    {
+        Assert.Equal(ErrorCodes.GroupIdEmpty, Refused(RequestReader.GroupPage(null, "x", "x", "x")).Code);
+        Assert.Equal(ErrorCodes.GroupIdEmpty, Refused(RequestReader.GroupPage("", "1", "1", "1")).Code);
+    }
+
+    // ---- what a WebSocket frame says before it is read as a request ----
+
+    [Theory]
+    [InlineData("""{"type":"send_message","client_msg_id":"c-1"}""", "c-1")]
+    [InlineData("""{"client_msg_id":"\ud83d\ude00"}""", Emoji)]
+    [InlineData("""{"type":"send_message"}""", null)]
+    [InlineData("""{"client_msg_id":null}""", null)]
+    [InlineData("""{"client_msg_id":5}""", null)]
+    [InlineData("""{"client_msg_id":["c-1"]}""", null)]
+    [InlineData("""{"client_msg_id":""}""", null)]
+    [InlineData("""{"client_msg_id":"\ud800"}""", null)]
+    [InlineData("""{"client_msg_id":"c\u0000"}""", null)]
+    [InlineData("""{"client_msg_id":"\u202ec-1"}""", null)]
+    [InlineData("""["c-1"]""", null)]
+    [InlineData("\"c-1\"", null)]
+    [InlineData("null", null)]
+    public void Should_echo_only_a_valid_client_msg_id(string frame, string? expected) =>
+        Assert.Equal(expected, RequestReader.ClientMsgIdOf(Parse(frame)));
+
+    [Fact]
+    public void Should_echo_no_client_msg_id_of_65_characters() =>
+        Assert.Null(RequestReader.ClientMsgIdOf(Object(("client_msg_id", Repeat("c", 65)))));
+
+    [Theory]
+    [InlineData("""{"type":"ping"}""", "ping")]
+    [InlineData("""{"type":"send_message","content":"hi"}""", "send_message")]
+    [InlineData("""{"type":"nonsense"}""", "nonsense")]
+    [InlineData("""{"type":5}""", null)]
+    [InlineData("""{"type":null}""", null)]
+    [InlineData("""{"type":["ping"]}""", null)]
+    [InlineData("""{"type":{"name":"ping"}}""", null)]
+    [InlineData("""{"type":"\ud800"}""", null)]
+    [InlineData("""{"kind":"ping"}""", null)]
+    [InlineData("""["ping"]""", null)]
+    [InlineData("\"ping\"", null)]
+    public void Should_read_a_frame_type_only_when_it_is_text(string frame, string? expected) =>
+        Assert.Equal(expected, RequestReader.FrameType(Parse(frame)));
+
+    // ---- repeated properties ----
+
+    [Theory]
+    [InlineData("""{"content":"a","content":"b"}""")]
+    [InlineData("""{"type":"ping","type":"send_message"}""")]
+    [InlineData("""{"group_id":"g","content":"hi","client_msg_id":null,"client_msg_id":"c"}""")]
+    [InlineData("""{"outer":{"a":1,"a":2}}""")]
+    [InlineData("""[{"a":1,"a":1}]""")]
+    [InlineData("""{"type":"ping","\u0074ype":"send_message"}""")]
+    public void Should_refuse_repeated_properties_when_parsing_requests(string json) =>
+        Assert.ThrowsAny<JsonException>(() => JsonDocument.Parse(json, ImJson.DocumentOptions).Dispose());
+
+    [Theory]
+    [InlineData("""{"a":1,"A":2}""")]
+    [InlineData("""{"a":{"b":1},"b":{"a":2}}""")]
+    [InlineData("""[{"a":1},{"a":2}]""")]
+    public void Should_accept_the_same_name_in_other_objects_or_other_case(string json)
+    {
+        using var document = JsonDocument.Parse(json, ImJson.DocumentOptions);
+        Assert.NotEqual(JsonValueKind.Undefined, document.RootElement.ValueKind);
+    }
+
+    [Fact]
+    public void Should_need_the_document_options_to_refuse_repeats()
+    {
+        // The default silently keeps both, and readers then disagree on which one counts.
+        using var lenient = JsonDocument.Parse("""{"content":"a","content":"b"}""");
+        Assert.Equal(2, lenient.RootElement.EnumerateObject().Count());
+        Assert.False(ImJson.DocumentOptions.AllowDuplicateProperties);
+    }
 }
