@@ -460,6 +460,301 @@ public abstract class StoreSpecs(StoreServer server)
         return JsonSerializer.Deserialize<StoredEvent>((string)message.Message!, ImJson.Options)!;
     }
 
+    // ---- idempotent appends (client_msg_id) ----
+
+    [Fact]
+    public async Task Should_answer_a_repeated_client_msg_id_with_the_first_message()
+    {
+        var store = await WithGroup(NewStore());
+        var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
+        _clock.Advance(TimeSpan.FromMinutes(5));
+
+        var again = await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1"));
+
+        Assert.Null(again.Error);
+        Assert.True(again.Value!.Replayed);
+        Assert.Null(again.Value.OpenedRecordId);
+        Assert.Equal(first.Message, again.Value.Message);
+        var stored = await store.ListMessages("group_1", new PageRequest(1, 20));
+        Assert.Equal(first.Message, Assert.Single(stored.Messages));
+        Assert.Equal(1, stored.Total);
+    }
+
+    [Fact]
+    public async Task Should_publish_nothing_for_a_replay_or_a_conflict()
+    {
+        var store = await WithGroup(NewStore());
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
+        Assert.Equal(first.Message.MessageId, (await ReadEvent(events)).Message.MessageId);
+
+        Assert.True((await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1"))).Value!.Replayed);
+        Assert.NotNull((await store.AppendMessage(Text("group_1", "doctor", "other", clientMsgId: "c-1"))).Error);
+        var next = await Append(store, Text("group_1", "doctor", "next"));
+
+        // Events arrive in publish order, so the next one read is the next message's only if nothing came between.
+        var published = await ReadEvent(events);
+        Assert.Equal((next.Message.MessageId, 2L), (published.Message.MessageId, published.Message.Seq));
+        await events.UnsubscribeAsync();
+    }
+
+    [Fact]
+    public async Task Should_open_no_record_for_a_replayed_patient_message()
+    {
+        var store = await WithGroup(NewStore());
+        var open = new AiRecordChange.Open("http://ai");
+        var first = await Append(store, Text("group_1", "patient", "头疼", open, clientMsgId: "c-1"));
+
+        var again = await store.AppendMessage(Text("group_1", "patient", "头疼", open, clientMsgId: "c-1"));
+
+        Assert.True(again.Value!.Replayed);
+        Assert.Null(again.Value.OpenedRecordId);
+        Assert.Equal([first.OpenedRecordId!], await store.PendingRecordIds());
+        Assert.Equal(1, (await store.ListRecords("group_1", new PageRequest(1, 20))).Total);
+    }
+
+    [Fact]
+    public async Task Should_refuse_the_same_client_msg_id_with_other_content()
+    {
+        var store = await WithGroup(NewStore());
+        var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
+
+        var conflict = await store.AppendMessage(Text("group_1", "doctor", "once more", clientMsgId: "c-1"));
+
+        Assert.Null(conflict.Value);
+        Assert.Equal(ErrorCodes.IdempotencyConflict, conflict.Error?.Code);
+        Assert.Equal(1, (await store.ListMessages("group_1", new PageRequest(1, 20))).Total);
+        // The conflict did not take the id over: the first content still replays.
+        Assert.Equal(first.Message, (await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1"))).Value!.Message);
+    }
+
+    [Fact]
+    public async Task Should_keep_client_msg_ids_of_other_senders_and_groups_apart()
+    {
+        var store = await WithGroup(NewStore());
+        Assert.NotNull(await store.CreateGroup("group_2", "other", null, "doctor"));
+
+        var first = await Append(store, Text("group_1", "doctor", "same", clientMsgId: "c-1"));
+        var otherSender = await Append(store, Text("group_1", "patient", "same", clientMsgId: "c-1"));
+        var otherGroup = await Append(store, Text("group_2", "doctor", "same", clientMsgId: "c-1"));
+        // Ids that would run together in a key without escaping: sender "a:b" + "c" against sender "a" + "b:c".
+        var joined = await Append(store, Text("group_1", "a:b", "x", clientMsgId: "c"));
+        var split = await Append(store, Text("group_1", "a", "y", clientMsgId: "b:c"));
+
+        Assert.Equal([1L, 2, 1, 3, 4], new[] { first, otherSender, otherGroup, joined, split }.Select(a => a.Message.Seq));
+        Assert.Equal(4, (await store.ListMessages("group_1", new PageRequest(1, 20))).Total);
+    }
+
+    [Fact]
+    public async Task Should_remember_a_client_msg_id_for_24_hours()
+    {
+        var store = await WithGroup(NewStore());
+        await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
+
+        var ttl = await server.Redis.GetDatabase().KeyTimeToLiveAsync(store.Keys.SentOnce("group_1", "doctor", "c-1"));
+
+        Assert.Equal(TimeSpan.FromHours(24), ImStore.IdempotencyWindow);
+        Assert.NotNull(ttl);
+        Assert.InRange(ttl.Value, ImStore.IdempotencyWindow - TimeSpan.FromMinutes(1), ImStore.IdempotencyWindow);
+    }
+
+    [Fact]
+    public async Task Should_store_again_once_the_client_msg_id_has_expired()
+    {
+        var store = await WithGroup(NewStore());
+        var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
+        // Stands in for the window passing: the key is what the server expires.
+        Assert.True(await server.Redis.GetDatabase().KeyDeleteAsync(store.Keys.SentOnce("group_1", "doctor", "c-1")));
+
+        var later = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
+
+        Assert.NotEqual(first.Message.MessageId, later.Message.MessageId);
+        Assert.Equal(2, later.Message.Seq);
+    }
+
+    // ---- removing members, group access and the users' group index ----
+
+    [Fact]
+    public async Task Should_remove_a_member_from_the_group_and_from_the_users_groups()
+    {
+        var store = await WithGroup(NewStore());
+        await store.AddMember("group_1", "patient", UserRoles.Patient);
+        var db = server.Redis.GetDatabase();
+        Assert.True(await db.SetContainsAsync(store.Keys.UserGroups("patient"), "group_1"));
+
+        Assert.True(await store.RemoveMember("group_1", "patient"));
+
+        Assert.Equal(["doctor"], (await store.GetMembers("group_1")).Select(m => m.UserId));
+        Assert.False((await store.LoadGroup("group_1"))!.MemberRoles.ContainsKey("patient"));
+        Assert.False(await db.SetContainsAsync(store.Keys.UserGroups("patient"), "group_1"));
+        Assert.True(await db.SetContainsAsync(store.Keys.UserGroups("doctor"), "group_1"));
+        Assert.False(await store.RemoveMember("group_1", "patient"));
+        Assert.False(await store.RemoveMember("group_1", "stranger"));
+        Assert.False(await store.RemoveMember("ghost", "doctor"));
+        Assert.False(await store.GroupExists("ghost"));
+    }
+
+    [Fact]
+    public async Task Should_let_a_removed_member_join_again()
+    {
+        var store = await WithGroup(NewStore());
+        await store.AddMember("group_1", "patient", UserRoles.Patient);
+        await store.RemoveMember("group_1", "patient");
+
+        Assert.Equal(AddMemberResult.Added, await store.AddMember("group_1", "patient", UserRoles.Doctor));
+
+        Assert.Equal([("doctor", UserRoles.Doctor), ("patient", UserRoles.Doctor)],
+            (await store.GetMembers("group_1")).Select(m => (m.UserId, m.UserRole)));
+        Assert.True(await store.ShareAGroup("patient", "doctor"));
+    }
+
+    [Fact]
+    public async Task Should_tell_whether_a_group_exists_and_the_callers_role_in_it()
+    {
+        var store = await WithGroup(NewStore());
+        await store.AddMember("group_1", "patient", UserRoles.Patient);
+
+        Assert.Equal((true, UserRoles.Doctor), await store.GroupAccess("group_1", "doctor"));
+        Assert.Equal((true, UserRoles.Patient), await store.GroupAccess("group_1", "patient"));
+        Assert.Equal((true, (string?)null), await store.GroupAccess("group_1", "stranger"));
+        Assert.Equal((true, (string?)null), await store.GroupAccess("group_1", null));
+        Assert.Equal((false, (string?)null), await store.GroupAccess("ghost", "doctor"));
+        Assert.Equal((false, (string?)null), await store.GroupAccess("ghost", null));
+
+        await store.RemoveMember("group_1", "patient");
+        Assert.Equal((true, (string?)null), await store.GroupAccess("group_1", "patient"));
+    }
+
+    [Fact]
+    public async Task Should_tell_whether_two_users_share_a_group()
+    {
+        var store = await WithGroup(NewStore());
+        Assert.NotNull(await store.CreateGroup("group_2", "other", null, "doctor"));
+        await store.AddMember("group_1", "patient", UserRoles.Patient);
+        await store.AddMember("group_2", "nurse", UserRoles.Doctor);
+
+        Assert.True(await store.ShareAGroup("patient", "doctor"));
+        Assert.True(await store.ShareAGroup("doctor", "patient"));
+        Assert.True(await store.ShareAGroup("nurse", "doctor"));
+        Assert.False(await store.ShareAGroup("patient", "nurse"));
+        Assert.False(await store.ShareAGroup("patient", "stranger"));
+        Assert.False(await store.ShareAGroup("ghost", "stranger"));
+
+        await store.RemoveMember("group_1", "patient");
+        Assert.False(await store.ShareAGroup("patient", "doctor"));
+        // Leaving one group leaves the others shared.
+        await store.AddMember("group_1", "nurse", UserRoles.Patient);
+        await store.RemoveMember("group_1", "nurse");
+        Assert.True(await store.ShareAGroup("nurse", "doctor"));
+    }
+
+    [Fact]
+    public async Task Should_index_the_groups_of_users_that_predate_the_index_once()
+    {
+        var store = await WithGroup(NewStore());
+        string[] groups = ["group_2", "g:odd%3A"];
+        foreach (var group in groups) Assert.NotNull(await store.CreateGroup(group, "other", null, "doctor"));
+        await store.AddMember("group_1", "patient", UserRoles.Patient);
+        await store.AddMember("g:odd%3A", "patient", UserRoles.Patient);
+        await store.AddMember("group_2", "nurse", UserRoles.Doctor);
+        // What a store written before the index looks like: members, but no users' group sets and no marker.
+        var db = server.Redis.GetDatabase();
+        foreach (var user in new[] { "doctor", "patient", "nurse" }) await db.KeyDeleteAsync(store.Keys.UserGroups(user));
+        await db.KeyDeleteAsync(store.Keys.UserGroupsIndexed);
+        Assert.False(await store.ShareAGroup("patient", "doctor"));
+
+        Assert.Equal(3, await store.IndexUserGroups());
+
+        Assert.Equal(["g:odd%3A", "group_1"], (await db.SetMembersAsync(store.Keys.UserGroups("patient"))).Select(v => (string)v!).Order());
+        Assert.Equal(["g:odd%3A", "group_1", "group_2"],
+            (await db.SetMembersAsync(store.Keys.UserGroups("doctor"))).Select(v => (string)v!).Order());
+        Assert.True(await store.ShareAGroup("patient", "doctor"));
+        Assert.True(await store.ShareAGroup("nurse", "doctor"));
+        Assert.False(await store.ShareAGroup("patient", "nurse"));
+        Assert.True(await db.KeyExistsAsync(store.Keys.UserGroupsIndexed));
+
+        await db.KeyDeleteAsync(store.Keys.UserGroups("patient"));
+        Assert.Equal(0, await store.IndexUserGroups());
+        Assert.False(await store.ShareAGroup("patient", "doctor"));
+    }
+
+    [Fact]
+    public async Task Should_index_no_group_of_another_prefix()
+    {
+        var store = await WithGroup(NewStore());
+        var neighbour = StoreServer.NewStore(server.Redis, StoreServer.UniquePrefix(), _clock);
+        await neighbour.CreateGroup("group_n", "n", null, "doctor");
+        await server.Redis.GetDatabase().KeyDeleteAsync(store.Keys.UserGroups("doctor"));
+
+        Assert.Equal(1, await store.IndexUserGroups());
+
+        Assert.Equal(["group_1"], (await server.Redis.GetDatabase().SetMembersAsync(store.Keys.UserGroups("doctor"))).Select(v => (string)v!));
+    }
+
+    // ---- ids inside keys ----
+
+    [Theory]
+    [InlineData("g:messages")]
+    [InlineData("g:members")]
+    [InlineData("g:records")]
+    [InlineData("g%3Amessages")]
+    [InlineData("%3A")]
+    [InlineData("%")]
+    [InlineData(":")]
+    public async Task Should_never_read_another_groups_keys_through_an_odd_group_id(string groupId)
+    {
+        var store = await WithGroup(NewStore(), "g");
+        await store.AddMember("g", "patient", UserRoles.Patient);
+        await Append(store, Text("g", "patient", "q", new AiRecordChange.Open("http://ai")));
+
+        Assert.False(await store.GroupExists(groupId));
+        Assert.Null(await store.GetGroup(groupId));
+        Assert.Null(await store.LoadGroup(groupId));
+        Assert.Empty(await store.GetMembers(groupId));
+        Assert.Equal(0, (await store.ListMessages(groupId, new PageRequest(1, 20))).Total);
+        Assert.Equal(0, (await store.ListRecords(groupId, new PageRequest(1, 20))).Total);
+        Assert.Equal((false, (string?)null), await store.GroupAccess(groupId, "patient"));
+        Assert.Equal(AddMemberResult.NoGroup, await store.AddMember(groupId, "patient", UserRoles.Patient));
+        Assert.False(await store.RemoveMember(groupId, "patient"));
+    }
+
+    [Theory]
+    [InlineData("g:messages")]
+    [InlineData("g:members")]
+    [InlineData("g%3Amessages")]
+    [InlineData("%3A")]
+    public async Task Should_keep_a_group_with_an_odd_id_apart_from_group_g(string groupId)
+    {
+        var store = await WithGroup(NewStore(), "g");
+        var inG = await Append(store, Text("g", "doctor", "in g"));
+
+        var odd = await store.CreateGroup(groupId, "odd", null, "doctor");
+        await store.AddMember(groupId, "patient", UserRoles.Patient);
+        var inOdd = await Append(store, Text(groupId, "patient", "in odd"));
+
+        Assert.Equal(groupId, odd!.GroupId);
+        Assert.Equal((1L, 1L), (inG.Message.Seq, inOdd.Message.Seq));
+        Assert.Equal("Cardiology", (await store.GetGroup("g"))!.GroupName);
+        Assert.Equal(["doctor"], (await store.GetMembers("g")).Select(m => m.UserId));
+        Assert.Equal(["doctor", "patient"], (await store.GetMembers(groupId)).Select(m => m.UserId));
+        Assert.Equal(["in g"], (await store.ListMessages("g", new PageRequest(1, 20))).Messages.Select(m => m.MsgContent));
+        Assert.Equal(["in odd"], (await store.ListMessages(groupId, new PageRequest(1, 20))).Messages.Select(m => m.MsgContent));
+    }
+
+    [Fact]
+    public async Task Should_keep_a_user_with_an_odd_id_apart_from_another_users_groups()
+    {
+        var store = await WithGroup(NewStore(), creator: "u");
+
+        Assert.Null(await store.GetUser("u:groups"));
+        Assert.NotNull(await store.CreateUser("u:groups", "odd", UserRoles.Patient));
+
+        Assert.Equal("Dr. u", (await store.GetUser("u"))!.Username);
+        Assert.Equal("odd", (await store.GetUser("u:groups"))!.Username);
+        Assert.Equal(["group_1"], (await server.Redis.GetDatabase().SetMembersAsync(store.Keys.UserGroups("u"))).Select(v => (string)v!));
+        Assert.False(await store.ShareAGroup("u:groups", "u"));
+    }
+
     // ---- durability ----
 
     [Fact]
