@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.TestKit;
@@ -27,6 +28,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
 
     /// <summary>A Header-mode caller: v0.2's actions are open to it, as they were before authorization.</summary>
     private static readonly Caller V02 = Caller.FromHeader(null);
+    private static readonly Caller Admin = Caller.FromToken("root", isAdmin: true);
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly IAiEndpoint Endpoint = new FixedAiEndpoint("http://127.0.0.1:9/v1/chat/completions");
 
@@ -57,6 +59,8 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         group.Tell(command, replyTo.Ref);
         return await replyTo.ExpectMsgAsync<Outcome<T>>(AskTimeout);
     }
+
+    private static Caller Jwt(string userId) => Caller.FromToken(userId, isAdmin: false);
 
     private static T Ok<T>(Outcome<T> outcome) where T : class
     {
@@ -320,6 +324,259 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         // The assistant is not a member, and its reply is not sent back to the AI.
         Assert.DoesNotContain(AssistantId, (await _store.GetMembers(_groupId)).Select(m => m.UserId));
         await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
+    // ---- creating with tokens ----
+
+    [Theory]
+    [InlineData(UserRoles.Patient)]
+    [InlineData(UserRoles.AiAssistant)]
+    [InlineData(null)]
+    public async Task Should_refuse_a_token_user_who_is_no_doctor_creating_a_group(string? systemRole)
+    {
+        // No role: the token's subject is no user; 403 still comes before 2001.
+        if (systemRole is not null) await _store.CreateUser("caller", "c", systemRole);
+        var group = StartGroup();
+
+        Refused(ErrorCodes.Forbidden, await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "caller", Jwt("caller"))));
+
+        await _shard.ExpectMsgAsync<Passivate>();
+        var db = _server.Redis.GetDatabase();
+        Assert.False(await db.KeyExistsAsync(_store.Keys.Group(_groupId)));
+        Assert.False(await db.KeyExistsAsync(_store.Keys.GroupMembers(_groupId)));
+        Assert.False(await db.KeyExistsAsync(_store.Keys.UserGroups("caller")));
+    }
+
+    [Fact]
+    public async Task Should_let_a_token_doctor_create_a_group_as_its_creator()
+    {
+        await _store.CreateUser("doctor", "d", UserRoles.Doctor);
+        var command = GroupCommands.CreateGroup.For(new CreateGroupRequest("Cardiology", null), Jwt("doctor")).Value!;
+        var group = StartGroup(command.GroupId);
+
+        var created = Ok(await Ask<GroupResponse>(group, command));
+
+        Assert.Equal((command.GroupId, "doctor"), (created.GroupId, created.CreatedBy));
+        Assert.Equal((true, UserRoles.Doctor), await _store.GroupAccess(command.GroupId, "doctor"));
+    }
+
+    [Fact]
+    public async Task Should_let_an_admin_create_a_group_for_the_user_named_in_created_by()
+    {
+        // Even for a patient: the admin chose, and in the group the creator is a DOCTOR.
+        await _store.CreateUser("patient", "p", UserRoles.Patient);
+        var group = StartGroup();
+
+        var created = Ok(await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "patient", Admin)));
+
+        Assert.Equal("patient", created.CreatedBy);
+        Assert.Equal([("patient", UserRoles.Doctor)], (await _store.GetMembers(_groupId)).Select(m => (m.UserId, m.UserRole)));
+        Assert.False(await _store.UserExists("root"));
+    }
+
+    [Fact]
+    public async Task Should_answer_an_admin_naming_an_unknown_creator_2001()
+    {
+        var group = StartGroup();
+
+        Refused(ErrorCodes.UserNotFound, await Ask<GroupResponse>(group, new CreateGroup(_groupId, "g", null, "nobody", Admin)));
+
+        await _shard.ExpectMsgAsync<Passivate>();
+        Assert.False(await _store.GroupExists(_groupId));
+    }
+
+    // ---- adding members with tokens ----
+
+    [Fact]
+    public async Task Should_let_a_group_doctor_and_an_admin_add_members()
+    {
+        var group = await GroupWith();
+        await _store.CreateUser("first", "f", UserRoles.Patient);
+        await _store.CreateUser("second", "s", UserRoles.Patient);
+
+        Ok(await Ask<AddMemberResponse>(group, new AddMember(_groupId, "first", UserRoles.Patient, Jwt("creator"))));
+        Ok(await Ask<AddMemberResponse>(group, new AddMember(_groupId, "second", UserRoles.Doctor, Admin)));
+
+        Assert.Equal([("creator", UserRoles.Doctor), ("first", UserRoles.Patient), ("second", UserRoles.Doctor)],
+            (await _store.GetMembers(_groupId)).Select(m => (m.UserId, m.UserRole)));
+        // The admin is no member for having added one.
+        Assert.Null((await _store.GroupAccess(_groupId, "root")).Role);
+    }
+
+    [Fact]
+    public async Task Should_refuse_adds_by_token_callers_who_are_not_group_doctors()
+    {
+        // A DOCTOR by system role who is a PATIENT in this group may not add either: the group role decides.
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient), ("doctor_as_patient", UserRoles.Doctor, UserRoles.Patient));
+        await _store.CreateUser("outsider", "o", UserRoles.Doctor);
+        await _store.CreateUser("newbie", "n", UserRoles.Patient);
+
+        foreach (var caller in new[] { "patient", "doctor_as_patient", "outsider" })
+            Refused(ErrorCodes.Forbidden, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "newbie", UserRoles.Patient, Jwt(caller))));
+        // 403 before 2001 and 2002: a refused caller learns nothing about users or members.
+        Refused(ErrorCodes.Forbidden, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "ghost", UserRoles.Patient, Jwt("patient"))));
+        Refused(ErrorCodes.Forbidden, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "creator", UserRoles.Patient, Jwt("outsider"))));
+
+        Assert.Equal(["creator", "patient", "doctor_as_patient"], (await _store.GetMembers(_groupId)).Select(m => m.UserId));
+    }
+
+    [Fact]
+    public async Task Should_answer_an_admin_adding_an_unknown_user_2001_and_a_member_2002()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+
+        Refused(ErrorCodes.UserNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "ghost", UserRoles.Patient, Admin)));
+        Refused(ErrorCodes.AlreadyMember, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "patient", UserRoles.Patient, Admin)));
+    }
+
+    [Fact]
+    public async Task Should_answer_3001_before_403_for_an_unknown_group()
+    {
+        await _store.CreateUser("outsider", "o", UserRoles.Patient);
+        var group = StartGroup();
+
+        Refused(ErrorCodes.GroupNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "outsider", UserRoles.Patient, Jwt("outsider"))));
+        Refused(ErrorCodes.GroupNotFound, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "outsider", Jwt("outsider"))));
+        Refused(ErrorCodes.GroupNotFound, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "outsider", Caller.FromHeader("outsider"))));
+
+        await _shard.ExpectMsgAsync<Passivate>();
+        Assert.False(await _store.GroupExists(_groupId));
+    }
+
+    // ---- removing members ----
+
+    [Fact]
+    public async Task Should_let_a_group_doctor_remove_a_member_with_a_token()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+
+        Assert.Equal(SuccessResponse.Done, Ok(await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "patient", Jwt("creator")))));
+
+        Assert.Equal(["creator"], (await _store.GetMembers(_groupId)).Select(m => m.UserId));
+        Assert.False(await _store.ShareAGroup("patient", "creator"));
+    }
+
+    [Fact]
+    public async Task Should_let_an_admin_remove_a_member()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+
+        Ok(await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "patient", Admin)));
+
+        Assert.Equal(["creator"], (await _store.GetMembers(_groupId)).Select(m => m.UserId));
+    }
+
+    [Fact]
+    public async Task Should_refuse_removals_by_token_callers_who_are_not_group_doctors()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient), ("doctor_as_patient", UserRoles.Doctor, UserRoles.Patient));
+        await _store.CreateUser("outsider", "o", UserRoles.Doctor);
+
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "doctor_as_patient", Jwt("patient"))));
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "patient", Jwt("doctor_as_patient"))));
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "patient", Jwt("outsider"))));
+        // Leaving is a removal too, and a patient may not remove anyone.
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "patient", Jwt("patient"))));
+        // 403 before 2001 and 2003.
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "ghost", Jwt("patient"))));
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "outsider", Jwt("patient"))));
+
+        Assert.Equal(["creator", "patient", "doctor_as_patient"], (await _store.GetMembers(_groupId)).Select(m => m.UserId));
+    }
+
+    [Fact]
+    public async Task Should_check_removals_in_header_mode_too()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient), ("other", UserRoles.Patient, UserRoles.Patient));
+
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "other", Caller.FromHeader("patient"))));
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "other", Caller.FromHeader("outsider"))));
+        Refused(ErrorCodes.Forbidden, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "other", V02)));
+        Assert.Equal(3, (await _store.GetMembers(_groupId)).Count);
+
+        Ok(await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "other", Caller.FromHeader("creator"))));
+        Assert.Equal(["creator", "patient"], (await _store.GetMembers(_groupId)).Select(m => m.UserId));
+    }
+
+    [Fact]
+    public async Task Should_answer_2003_for_removing_a_non_member_and_2001_for_an_unknown_user()
+    {
+        var group = await GroupWith();
+        await _store.CreateUser("outsider", "o", UserRoles.Patient);
+
+        Refused(ErrorCodes.NotMember, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "outsider", Jwt("creator"))));
+        Refused(ErrorCodes.UserNotFound, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "ghost", Jwt("creator"))));
+        Refused(ErrorCodes.UserNotFound, await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "ghost", Admin)));
+
+        Assert.Equal(["creator"], (await _store.GetMembers(_groupId)).Select(m => m.UserId));
+    }
+
+    [Fact]
+    public async Task Should_neither_push_to_nor_accept_from_a_removed_member()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        await Send(group, "creator", "before");
+        Assert.Equal(["creator", "patient"], (await ReadEvent(events)).Recipients.Order());
+
+        Ok(await Ask<SuccessResponse>(group, new RemoveMember(_groupId, "patient", Jwt("creator"))));
+        Refused(ErrorCodes.NotMember, await Ask(group, new SendMessage(_groupId, "patient", "still here?", null)));
+        var after = await Send(group, "creator", "after");
+
+        // The refused send published nothing: the next event is the later message, and the patient is not among its recipients.
+        var published = await ReadEvent(events);
+        Assert.Equal((after.MessageId, 2L), (published.Message.MessageId, published.Message.Seq));
+        Assert.Equal(["creator"], published.Recipients);
+        await events.UnsubscribeAsync();
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        // A fresh entity loads the removal from the store.
+        var restarted = StartGroup();
+        Refused(ErrorCodes.NotMember, await Ask(restarted, new SendMessage(_groupId, "patient", "after a restart", null)));
+    }
+
+    // ---- idempotent sends ----
+
+    [Fact]
+    public async Task Should_answer_a_repeated_client_msg_id_with_the_first_message_and_forward_it_once()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+
+        var first = Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
+        var again = Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
+
+        Assert.False(first.Replayed);
+        Assert.True(again.Replayed);
+        Assert.Equal((first.Message.MessageId, first.Message.Seq), (again.Message.MessageId, again.Message.Seq));
+        Assert.Equal(first.Message, again.Message);
+        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        Assert.Equal(first.Message.MessageId, forward.UserMessageId);
+        // The entity tells the router before it replies, so a second forward would already be queued.
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(1, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
+        Assert.Equal(1, (await _store.ListRecords(_groupId, new PageRequest(1, 20))).Total);
+        Assert.Equal(2, (await Send(group, "creator", "next")).Seq);
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_client_msg_id_reused_for_other_content()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+        var first = Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
+        await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+
+        Refused(ErrorCodes.IdempotencyConflict, await Ask(group, new SendMessage(_groupId, "patient", "我发烧", "c-1")));
+
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal([first.Message], (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Messages);
+        // Another sender's same id is theirs alone.
+        Assert.False(Ok(await Ask(group, new SendMessage(_groupId, "creator", "我发烧", "c-1"))).Replayed);
+    }
+
+    private static async Task<StoredEvent> ReadEvent(ChannelMessageQueue events)
+    {
+        using var timeout = new CancellationTokenSource(AskTimeout);
+        var message = await events.ReadAsync(timeout.Token);
+        return JsonSerializer.Deserialize<StoredEvent>((string)message.Message!, ImJson.Options)!;
     }
 
     // ---- the store unavailable ----
