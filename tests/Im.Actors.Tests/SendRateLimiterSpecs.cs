@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Im.TestSupport;
 
 namespace Im.Actors.Tests;
@@ -81,6 +82,27 @@ public sealed class SendRateLimiterSpecs
 
         Assert.Null(limiter.TryAcquire("bob"));
         Assert.NotNull(limiter.TryAcquire("bob"));
+    }
+
+    [Fact]
+    public async Task Should_refill_no_faster_than_the_rate()
+    {
+        using var limiter = new SendRateLimiter(2, 10);
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < 10; i++) Assert.Null(limiter.TryAcquire("alice"));
+
+        // An upper bound needs a window to count in; a slow machine only grants fewer, so this cannot flake.
+        var granted = 0;
+        while (Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(1))
+        {
+            if (limiter.TryAcquire("alice") is null) granted++;
+            await Task.Delay(10);
+        }
+        var elapsed = Stopwatch.GetElapsedTime(start);
+
+        // Tokens come a period (one second) at a time, so one period on top of the time elapsed.
+        var most = 2 * (elapsed.TotalSeconds + 1);
+        Assert.True(granted <= most, $"{granted} sends granted in {elapsed.TotalMilliseconds:F0} ms at 2/s, at most {most:F1} expected");
     }
 
     [Theory]
