@@ -228,6 +228,8 @@ public static class RequestReader
 
     private static string? ForbiddenCharacter(string text, TextKind kind)
     {
+        // Runes read a lone surrogate as U+FFFD, so two different ids would look alike (and share a key).
+        if (HasLoneSurrogate(text)) return "must not contain a lone surrogate";
         foreach (var rune in text.EnumerateRunes())
         {
             var value = rune.Value;
@@ -240,6 +242,17 @@ public static class RequestReader
                 return "must not contain bidi embedding, override or isolate characters";
         }
         return null;
+    }
+
+    private static bool HasLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!char.IsSurrogate(text[i])) continue;
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else return true;
+        }
+        return false;
     }
 
     private static bool TryReadString(JsonElement value, out string text)

@@ -311,6 +311,22 @@ public sealed class RequestReaderSpecs
     }
 
     [Fact]
+    public void Should_refuse_an_id_holding_a_lone_surrogate()
+    {
+        // Built here, not in attributes: an attribute's string is stored as UTF-8, which has no lone surrogates.
+        foreach (var id in new[] { "a\ud800", "\udfffa", "\ud800\ud800" })
+        {
+            // Read as runes, "\ud800" and "\udfff" are both U+FFFD: two ids that would name one key.
+            Assert.Equal(ErrorCodes.InvalidParameter, RequestReader.CheckId("group_id", id)?.Code);
+            Assert.Equal(ErrorCodes.InvalidParameter, RequestReader.SendMessage(Json.Object(("group_id", "g"), ("content", "c")), id).Error?.Code);
+        }
+    }
+
+    [Fact]
+    public void Should_accept_an_id_holding_a_surrogate_pair_or_a_replacement_character() =>
+        Assert.Null(RequestReader.CheckId("group_id", "g😀\ufffd"));
+
+    [Fact]
     public void Should_answer_1003_for_missing_group_id_query()
     {
         Assert.Equal(ErrorCodes.GroupIdEmpty, RequestReader.CheckGroupIdQuery(null)?.Code);

@@ -12,9 +12,11 @@ public sealed record GroupActorSettings(string AssistantUserId, TimeSpan Passiva
 
 /// <summary>
 /// The single writer of one group, behind the shard region. Loads the group and its members when
-/// it starts, checks senders against them, appends each message (and the AI record for a patient's
-/// message) in one store step, replies only after that step, and hands patients' messages to the AI
-/// router. A group that does not exist answers 3001 and passivates at once, leaving nothing behind.
+/// it starts, checks senders against them and member changes against <see cref="Access"/>, appends
+/// each message (and the AI record for a patient's message) in one store step, replies only after
+/// that step, and hands patients' messages to the AI router. A removal changes the members it
+/// pushes to from the next message on. A group that does not exist answers 3001 and passivates at
+/// once, leaving nothing behind.
 /// </summary>
 public sealed class GroupActor : SingleWriterActor
 {

@@ -102,7 +102,7 @@ public static class Identity
         options.Events = new JwtBearerEvents
         {
             // Browsers cannot set headers on a WebSocket handshake, so the token comes in the query.
-            // Its value is never logged: the host's own request log leaves the query string out.
+            // ASP.NET's request lines print whole URLs, so LogHygiene keeps them out of the log.
             OnMessageReceived = context =>
             {
                 if (context.Request.Path.StartsWithSegments("/ws") && context.Request.Query["access_token"] is { Count: > 0 } token)
