@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Im.Contracts;
 
 namespace Im.Host.Api;
@@ -30,6 +31,10 @@ public static class JsonBody
                     return (null, ApiResults.Error(TooLarge));
                 body.Write(buffer, 0, read);
             }
+            // JsonDocument decodes only the strings it is asked for: invalid UTF-8 in a property name or
+            // in a value nobody reads would pass, and the request be accepted. JSON text is UTF-8 (RFC 8259).
+            if (!Utf8.IsValid(body.GetBuffer().AsSpan(0, (int)body.Length)))
+                return (null, ApiResults.Error(ErrorCodes.InvalidParameter, "the body is not valid UTF-8"));
             body.Position = 0;
             return (await JsonDocument.ParseAsync(body, ImJson.DocumentOptions, cancellation), null);
         }
