@@ -94,6 +94,9 @@ public sealed class SessionStarter(
             // Wait for the client's answering close frame: closing the TCP connection with its
             // unread data would reset it, and the client would see 1006 instead of our code.
             await Receive(socket, ActorRefs.Nobody, output, stop.Token);
+            // A socket that failed the connection itself (invalid UTF-8: 1007) reads no more, so wait
+            // for the client to hang up instead: the server still takes in what it sends meanwhile.
+            if (socket.State == WebSocketState.Aborted) await Task.Delay(Timeout.InfiniteTimeSpan, stop.Token);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
