@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -65,6 +66,16 @@ public sealed class WsClient : IAsyncDisposable
         _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
 
     public Task SendBinary(byte[] data) => _socket.SendAsync(data, WebSocketMessageType.Binary, true, CancellationToken.None);
+
+    /// <summary>
+    /// Sends bytes as they are: a text frame need not be valid UTF-8, and with <paramref name="endOfMessage"/>
+    /// false the next call continues the same message, so a message can be sent in fragments.
+    /// </summary>
+    public Task SendRaw(byte[] data, WebSocketMessageType type, bool endOfMessage = true) =>
+        _socket.SendAsync(data, type, endOfMessage, CancellationToken.None);
+
+    /// <summary>A frame that has already arrived, without waiting for one.</summary>
+    public bool TryNext([NotNullWhen(true)] out JsonNode? frame) => _frames.Reader.TryRead(out frame);
 
     /// <summary>Completes when the server has closed the socket.</summary>
     public Task Closed => _receiving;
