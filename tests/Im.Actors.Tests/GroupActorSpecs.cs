@@ -20,10 +20,6 @@ namespace Im.Actors.Tests;
 /// </summary>
 public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<GarnetStoreServer>
 {
-    private const string Config = """
-        akka.actor.serialize-messages = on
-        akka.loglevel = WARNING
-        """;
     private const string AssistantId = "ai_assistant_001";
 
     /// <summary>A Header-mode caller: v0.2's actions are open to it, as they were before authorization.</summary>
@@ -38,7 +34,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     private readonly TestProbe _shard;
     private readonly string _groupId = Ids.NewGroupId(DateTimeOffset.UtcNow);
 
-    public GroupActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(Config, output: output)
+    public GroupActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
         _server = server;
         _store = server.NewStore();
@@ -52,13 +48,8 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
                 new GroupActorSettings(AssistantId, passivateAfter ?? TimeSpan.FromMinutes(1))),
             _shard.Ref));
 
-    // A probe, not Ask's temporary actor, so the reply is serialized on its way back too.
-    private async Task<Outcome<T>> Ask<T>(IActorRef group, IRepliedWith<T> command) where T : class
-    {
-        var replyTo = CreateTestProbe();
-        group.Tell(command, replyTo.Ref);
-        return await replyTo.ExpectMsgAsync<Outcome<T>>(AskTimeout);
-    }
+    private Task<Outcome<T>> Ask<T>(IActorRef group, IRepliedWith<T> command) where T : class =>
+        this.AskThroughProbe(group, command, AskTimeout);
 
     private static Caller Jwt(string userId) => Caller.FromToken(userId, isAdmin: false);
 

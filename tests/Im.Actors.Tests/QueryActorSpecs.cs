@@ -15,11 +15,6 @@ namespace Im.Actors.Tests;
 /// </summary>
 public sealed class QueryActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<GarnetStoreServer>
 {
-    private const string Config = """
-        akka.actor.serialize-messages = on
-        akka.loglevel = WARNING
-        """;
-
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly PageRequest Page = new(1, 20);
     private static readonly Caller Admin = Caller.FromToken("root", isAdmin: true);
@@ -41,7 +36,7 @@ public sealed class QueryActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     private readonly IActorRef _queries;
     private readonly Dictionary<string, string> _firstMessageOf = [];
 
-    public QueryActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(Config, output: output)
+    public QueryActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
         _store = server.NewStore();
         _queries = Sys.ActorOf(QueryActor.Props(_store), "queries");
@@ -71,12 +66,7 @@ public sealed class QueryActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         _firstMessageOf["g2"] = other.Value!.Message.MessageId;
     }
 
-    private async Task<Outcome<T>> Ask<T>(IRepliedWith<T> query) where T : class
-    {
-        var replyTo = CreateTestProbe();
-        _queries.Tell(query, replyTo.Ref);
-        return await replyTo.ExpectMsgAsync<Outcome<T>>(AskTimeout);
-    }
+    private Task<Outcome<T>> Ask<T>(IRepliedWith<T> query) where T : class => this.AskThroughProbe(_queries, query, AskTimeout);
 
     /// <summary>One read of a group (for GetMessage, of its first message): the error code, or a short account of the value.</summary>
     private async Task<string> Read(string query, string groupId, Caller caller) => query switch

@@ -19,10 +19,6 @@ namespace Im.Actors.Tests;
 /// </summary>
 public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<GarnetStoreServer>
 {
-    private const string Config = """
-        akka.actor.serialize-messages = on
-        akka.loglevel = WARNING
-        """;
     private const string UserId = "patient_001";
     private const string GroupId = "g_session_spec";
 
@@ -35,7 +31,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     private readonly TestProbe _groups;
     private readonly TestProbe _fanout;
 
-    public SessionActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(Config, output: output)
+    public SessionActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
         _store = server.NewStore();
         _groups = CreateTestProbe("groups");

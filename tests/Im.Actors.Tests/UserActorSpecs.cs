@@ -16,11 +16,6 @@ namespace Im.Actors.Tests;
 /// </summary>
 public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<GarnetStoreServer>
 {
-    private const string Config = """
-        akka.actor.serialize-messages = on
-        akka.loglevel = WARNING
-        """;
-
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private static readonly Caller Admin = Caller.FromToken("root", isAdmin: true);
     private static readonly Caller Member = Caller.FromToken("alice", isAdmin: false);
@@ -28,7 +23,7 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<
     private readonly ImStore _store;
     private readonly TestProbe _shard;
 
-    public UserActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(Config, output: output)
+    public UserActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
         _store = server.NewStore();
         _shard = CreateTestProbe("shard");
@@ -37,12 +32,8 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<
     private IActorRef StartUser() =>
         Sys.ActorOf(ShardStandIn.Props(UserActor.Props(_store, TimeSpan.FromMinutes(1)), _shard.Ref));
 
-    private async Task<Outcome<UserResponse>> Ask(IActorRef user, IRepliedWith<UserResponse> command)
-    {
-        var replyTo = CreateTestProbe();
-        user.Tell(command, replyTo.Ref);
-        return await replyTo.ExpectMsgAsync<Outcome<UserResponse>>(AskTimeout);
-    }
+    private Task<Outcome<UserResponse>> Ask(IActorRef user, IRepliedWith<UserResponse> command) =>
+        this.AskThroughProbe(user, command, AskTimeout);
 
     private static UserResponse Ok(Outcome<UserResponse> outcome)
     {

@@ -1,8 +1,31 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.TestKit;
 using Im.Actors.Ai;
+using Im.Contracts;
 
 namespace Im.Actors.Tests.Support;
+
+public static class ActorSpecs
+{
+    /// <summary>Every message serialized, even on one node, so that cluster-only serialization bugs show here.</summary>
+    public const string SerializingConfig = """
+        akka.actor.serialize-messages = on
+        akka.loglevel = WARNING
+        """;
+
+    /// <summary>
+    /// Tells <paramref name="target"/> the message from a probe, not Ask's temporary actor, so the
+    /// reply is serialized on its way back too, and waits for the <c>Outcome</c> the message names.
+    /// </summary>
+    public static async Task<Outcome<T>> AskThroughProbe<T>(this TestKitBase kit, IActorRef target, IRepliedWith<T> message, TimeSpan timeout)
+        where T : class
+    {
+        var replyTo = kit.CreateTestProbe();
+        target.Tell(message, replyTo.Ref);
+        return await replyTo.ExpectMsgAsync<Outcome<T>>(timeout);
+    }
+}
 
 /// <summary>An AI endpoint that is just a URL.</summary>
 public sealed class FixedAiEndpoint(string url) : IAiEndpoint
