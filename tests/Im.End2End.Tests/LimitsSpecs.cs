@@ -68,6 +68,9 @@ public sealed class LimitsSpecs(LimitsFixture fixture, ITestOutputHelper output)
         output.WriteLine($"flood: {accepted} accepted, {limited.Count} limited in {elapsed.TotalSeconds:F1} s; the other member's sends took " +
                          string.Join(", ", latencies.Select(l => $"{l.TotalMilliseconds:F0} ms")));
         Assert.Equal(flooded.Length, accepted + limited.Count);
+        // Not a speed target, a starvation check: refused sends cost the writer nothing, so the other
+        // member's sends do not queue behind the flood (they take milliseconds; 2 s leaves room for a busy machine).
+        Assert.All(latencies, latency => Assert.True(latency < TimeSpan.FromSeconds(2), $"a send took {latency.TotalMilliseconds:F0} ms during the flood"));
         Assert.InRange(accepted, LimitsFixture.Burst, LimitsFixture.Burst + (int)Math.Ceiling(elapsed.TotalSeconds * LimitsFixture.Rate) + 1);
         Assert.All(limited, r =>
         {

@@ -12,10 +12,6 @@ public static class ErrorHandling
     /// (500, no stack trace), unknown routes, wrong methods and content types that ASP.NET answers
     /// with an empty body, and requests that arrive before the cluster can answer (503).
     /// </summary>
-    /// <summary>The route pattern (<c>/ws/{user_id}</c>), never the path with its ids or the query with its token.</summary>
-    public static string RouteOf(HttpContext context) =>
-        (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
-
     public static void UseImErrorHandling(this WebApplication app)
     {
         app.UseExceptionHandler(handler => handler.Run(async context =>
@@ -31,12 +27,12 @@ public static class ErrorHandling
             // The store or an actor being out of reach is the client's 503, not our bug.
             if (feature?.Error is { } error && Errors.For(error).Code == ErrorCodes.ServiceUnavailable)
             {
-                logger.LogWarning("{Method} {Route} answered 503: {Error}", context.Request.Method, RouteOf(context), error.GetType().Name);
+                logger.LogWarning("{Method} {Route} answered 503: {Error}", context.Request.Method, RouteOf(feature), error.GetType().Name);
                 context.Response.Headers.RetryAfter = "1";
                 await ApiResults.Error(ApiResults.Unavailable).ExecuteAsync(context);
                 return;
             }
-            logger.LogError(feature?.Error, "Unhandled error on {Method} {Route}", context.Request.Method, RouteOf(context));
+            logger.LogError(feature?.Error, "Unhandled error on {Method} {Route}", context.Request.Method, RouteOf(feature));
             await ApiResults.Error(ErrorCodes.InternalError, "internal error").ExecuteAsync(context);
         }));
 
@@ -71,4 +67,8 @@ public static class ErrorHandling
             await next(context);
         });
     }
+
+    /// <summary>The failed request's route pattern (<c>/ws/{user_id}</c>): never its path with ids, nor its query with a token.</summary>
+    private static string RouteOf(IExceptionHandlerFeature? feature) =>
+        (feature?.Endpoint as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
 }
