@@ -51,6 +51,9 @@ public static class Access
     public static bool MayReadGroup(this Caller caller, string? callerGroupRole) =>
         caller.HasV02Access || caller.IsAdmin || callerGroupRole is not null;
 
+    /// <summary>Send to a group, upload an image to it: its members, in both modes (v0.2's rule; an admin is no member).</summary>
+    public static bool MayPostTo(string? callerGroupRole) => callerGroupRole is not null;
+
     /// <summary>Add a member: members whose group role is DOCTOR, and admins.</summary>
     public static bool MayAddMember(this Caller caller, string? callerGroupRole) =>
         caller.HasV02Access || caller.IsAdmin || callerGroupRole == UserRoles.Doctor;

@@ -11,6 +11,9 @@ public static class Errors
     public static readonly ApiError AlreadyMember = new(ErrorCodes.AlreadyMember, "user is already a member of the group");
     public static readonly ApiError NotMember = new(ErrorCodes.NotMember, "user is not a member of the group");
     public static readonly ApiError MessageNotFound = new(ErrorCodes.MessageNotFound, "message not found");
+    public static readonly ApiError MediaNotFound = new(ErrorCodes.MediaNotFound, "image not found");
+    public static readonly ApiError NotGroupMedia = ApiError.Invalid("content",
+        "the content of an IMAGE message must be the media_id of an image uploaded to this group");
     public static readonly ApiError Forbidden = new(ErrorCodes.Forbidden, "the caller is not allowed to do this");
     public static readonly ApiError IdempotencyConflict = new(ErrorCodes.IdempotencyConflict,
         "this client_msg_id was already used for a different message in this group");

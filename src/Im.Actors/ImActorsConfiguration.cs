@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Im.Actors.Ai;
 using Im.Actors.Fanout;
 using Im.Actors.Groups;
+using Im.Actors.Media;
 using Im.Actors.Queries;
 using Im.Actors.Storage;
 using Im.Actors.Users;
@@ -24,7 +25,8 @@ public sealed record ImActorServices(
     ImStore Store,
     AiSettings Ai,
     AiClient AiClient,
-    TimeSpan AskTimeout);
+    TimeSpan AskTimeout,
+    MediaLimits MediaLimits);
 
 /// <summary>Registration next to the actors; the host composes these in one place.</summary>
 public static class ImActorsConfiguration
@@ -52,6 +54,7 @@ public static class ImActorsConfiguration
         builder.WithActors((system, registry) =>
         {
             registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
+            registry.Register<MediaActor>(system.ActorOf(MediaActor.Props(services.Store, new ImageSanitizer(services.MediaLimits)), "media"));
             registry.Register<FanoutActor>(system.ActorOf(FanoutActor.Props(services.Redis, services.Store.Keys), "fanout"));
             registry.Register<AiRouterActor>(system.ActorOf(
                 AiRouterActor.Props(services.Ai, services.Store, services.AiClient, registry.Get<GroupRegion>(), services.AskTimeout), "ai"));

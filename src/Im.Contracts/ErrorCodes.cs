@@ -15,6 +15,8 @@ public static class ErrorCodes
     public const string AiTimeout = "4002";
     public const string AiBadResponse = "4003";
     public const string MessageNotFound = "MESSAGE_NOT_FOUND";
+    public const string MediaNotFound = "MEDIA_NOT_FOUND";
+    public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
     public const string Unauthorized = "UNAUTHORIZED";
     public const string Forbidden = "FORBIDDEN";
     public const string RateLimited = "RATE_LIMITED";

@@ -53,7 +53,7 @@ public static class RequestReader
     public static Outcome<SendMessageRequest> SendMessage(JsonElement body, string? idempotencyKey = null)
     {
         if (NotAnObject(body) is { } notObject) return notObject;
-        if (MessageFields(body, out var groupId, out var content) is { } error) return error;
+        if (MessageFields(body, out var groupId, out var content, out var msgType) is { } error) return error;
         if (OptionalText(body, "client_msg_id", Limits.ClientMsgIdMax, TextKind.Id, out var clientMsgId) is { } badId) return badId;
         if (idempotencyKey is not null)
         {
@@ -63,15 +63,15 @@ public static class RequestReader
                 return ApiError.Invalid("client_msg_id", "client_msg_id and the Idempotency-Key header differ");
             clientMsgId = idempotencyKey;
         }
-        return new SendMessageRequest(groupId, content, clientMsgId);
+        return new SendMessageRequest(groupId, content, clientMsgId, msgType);
     }
 
     public static Outcome<SendMessageFrame> SendMessageFrame(JsonElement frame)
     {
         if (NotAnObject(frame) is { } notObject) return notObject;
-        if (MessageFields(frame, out var groupId, out var content) is { } error) return error;
+        if (MessageFields(frame, out var groupId, out var content, out var msgType) is { } error) return error;
         if (OptionalText(frame, "client_msg_id", Limits.ClientMsgIdMax, TextKind.Id, out var clientMsgId) is { } badId) return badId;
-        return new SendMessageFrame(groupId, content, clientMsgId);
+        return new SendMessageFrame(groupId, content, clientMsgId, msgType);
     }
 
     /// <summary>A frame's <c>client_msg_id</c> when it is a valid one, so that an error about the frame can echo it.</summary>
@@ -145,9 +145,11 @@ public static class RequestReader
         return true;
     }
 
-    private static ApiError? MessageFields(JsonElement body, out string groupId, out string content)
+    // content (1001, 1002), group_id (1003), then msg_type: TEXT by default, or IMAGE whose content is a media_id.
+    private static ApiError? MessageFields(JsonElement body, out string groupId, out string content, out string msgType)
     {
         groupId = content = "";
+        msgType = MessageTypes.Text;
         if (!body.TryGetProperty("content", out var contentValue) || contentValue.ValueKind == JsonValueKind.Null)
             return new ApiError(ErrorCodes.ContentEmpty, "content must not be empty");
         if (!TryReadString(contentValue, out content))
@@ -163,7 +165,16 @@ public static class RequestReader
             return new ApiError(ErrorCodes.GroupIdEmpty, "group_id must not be empty");
         if (!TryReadString(groupValue, out groupId))
             return ApiError.Invalid("group_id", "group_id must be a string of text");
-        return CheckGroupIdQuery(groupId);
+        if (CheckGroupIdQuery(groupId) is { } badGroup) return badGroup;
+
+        if (body.TryGetProperty("msg_type", out var typeValue) && typeValue.ValueKind != JsonValueKind.Null)
+        {
+            if (!TryReadString(typeValue, out msgType) || msgType is not (MessageTypes.Text or MessageTypes.Image))
+                return ApiError.Invalid("msg_type", "msg_type must be TEXT or IMAGE");
+        }
+        if (msgType == MessageTypes.Image && CheckText(content, Limits.IdMax, TextKind.Id) is not null)
+            return ApiError.Invalid("content", "the content of an IMAGE message is the media_id of an image uploaded to the group");
+        return null;
     }
 
     private static ApiError? NotAnObject(JsonElement body) =>

@@ -15,9 +15,10 @@ public static class FrameTypes
 }
 
 /// <summary>Client → server <c>send_message</c>; <c>client_msg_id</c> is optional and echoed to the sender.</summary>
-public sealed record SendMessageFrame(string GroupId, string Content, string? ClientMsgId)
+public sealed record SendMessageFrame(string GroupId, string Content, string? ClientMsgId, string MsgType = MessageTypes.Text)
 {
-    public override string ToString() => $"SendMessageFrame {{ GroupId = {GroupId}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
+    public override string ToString() =>
+        $"SendMessageFrame {{ GroupId = {GroupId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
 }
 
 public sealed record ConnectedFrame(string UserId)
@@ -50,12 +51,13 @@ public sealed record MessageSentFrame(
     string MsgType,
     string Content,
     string CreatedAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMsgId)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMsgId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MediaInfo? Media = null)
 {
     public string Type => FrameTypes.MessageSent;
 
     public static MessageSentFrame From(MessageResponse m, string? clientMsgId) =>
-        new(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, m.CreatedAt, clientMsgId);
+        new(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, m.CreatedAt, clientMsgId, m.Media);
 }
 
 public sealed record AiReplyFrame(
@@ -70,4 +72,7 @@ public sealed record AiReplyFrame(
     string CreatedAt)
 {
     public string Type => FrameTypes.AiReply;
+
+    public static AiReplyFrame From(MessageResponse m, string? userMessageId) =>
+        new(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, userMessageId, m.CreatedAt);
 }

@@ -75,7 +75,21 @@ public sealed class AiClientSpecs(AiServerFixture fixture) : IClassFixture<AiSer
             new MessageResponse(2, "m2", "g", "p", MessageTypes.Image, "i", 2, "t", "t"),
         ]);
 
-        Assert.Equal([new ChatMessage("system", "prompt"), new ChatMessage("assistant", "a"), new ChatMessage("user", "i")], messages);
+        // An image the model is not shown reads as a placeholder, never as its media id.
+        Assert.Equal([new ChatMessage("system", "prompt"), new ChatMessage("assistant", "a"), new ChatMessage("user", AiClient.ImagePlaceholder)], messages);
+    }
+
+    [Fact]
+    public void Should_show_the_patients_image_as_a_vision_part_and_earlier_images_as_placeholders()
+    {
+        var earlier = new MessageResponse(1, "m1", "g", "p", MessageTypes.Image, "media_1", 1, "t", "t");
+        var now = new MessageResponse(2, "m2", "g", "p", MessageTypes.Image, "media_2", 2, "t", "t");
+
+        var messages = AiClient.BuildMessages("prompt", [earlier, now], new VisionImage("m2", "image/png", [1, 2, 3]));
+
+        Assert.Equal(AiClient.ImagePlaceholder, messages[1].Content);
+        Assert.Equal("""[{"image_url":{"url":"data:image/png;base64,AQID"},"type":"image_url"}]""",
+            System.Text.Json.JsonSerializer.Serialize(messages[2].Content, ImJson.Options));
     }
 
     [Fact]

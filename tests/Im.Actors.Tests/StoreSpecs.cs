@@ -413,8 +413,11 @@ public abstract class StoreSpecs(StoreServer server)
         var published = await ReadEvent(events);
         Assert.Equal(appended.Message.Id, published.Message.Id);
         Assert.Equal(appended.Message.Seq, published.Message.Seq);
-        Assert.Equal(new StoredEventMessage(appended.Message.Id, 1, appended.Message.MessageId, "group_1", "doctor", MessageTypes.Text,
-            content, null, "2025-01-27T12:00:00", "2025-01-27T12:00:00"), published.Message);
+        // The event carries the message exactly as REST answers it.
+        Assert.Equal(appended.Message, published.Message);
+        Assert.Equal(new MessageResponse(appended.Message.Id, appended.Message.MessageId, "group_1", "doctor", MessageTypes.Text,
+            content, 1, "2025-01-27T12:00:00", "2025-01-27T12:00:00"), published.Message);
+        Assert.Null(published.UserMessageId);
         Assert.Equal(["doctor", "patient"], published.Recipients);
         Assert.Equal("c-1", published.ClientMsgId);
         await events.UnsubscribeAsync();
@@ -432,7 +435,7 @@ public abstract class StoreSpecs(StoreServer server)
 
         var published = await ReadEvent(events);
         Assert.Equal((reply.Message.Id, 2L, question.Message.MessageId, MessageTypes.AiReply),
-            (published.Message.Id, published.Message.Seq, published.Message.UserMessageId, published.Message.MsgType));
+            (published.Message.Id, published.Message.Seq, published.UserMessageId, published.Message.MsgType));
         Assert.Null(published.ClientMsgId);
         await events.UnsubscribeAsync();
     }

@@ -32,6 +32,9 @@ public sealed class StandInAiServer : IAsyncDisposable
     /// <summary>Every request body received, in arrival order.</summary>
     public ConcurrentQueue<JsonNode> Requests { get; } = new();
 
+    /// <summary>Answer a request holding an image with 400, as a text-only model does.</summary>
+    public bool RefuseImages { get; set; }
+
     public static async Task<StandInAiServer> Start()
     {
         var port = Ports.FreeLoopbackPort();
@@ -49,7 +52,17 @@ public sealed class StandInAiServer : IAsyncDisposable
     {
         var body = (await JsonNode.ParseAsync(context.Request.Body))!;
         Requests.Enqueue(body);
-        var last = body["messages"]!.AsArray().Last()!["content"]!.GetValue<string>();
+        var question = body["messages"]!.AsArray().Last()!["content"]!;
+        // A patient's image comes as parts (OpenAI's vision format); the markers are read from text parts.
+        var last = question is JsonArray parts
+            ? string.Join(' ', parts.Select(part => (string?)part!["text"] ?? "[image part]"))
+            : question.GetValue<string>();
+        if (question is JsonArray && RefuseImages)
+        {
+            context.Response.StatusCode = 400;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "this model does not accept images" } });
+            return;
+        }
         if (last.Contains("#http500", StringComparison.Ordinal))
         {
             context.Response.StatusCode = 500;

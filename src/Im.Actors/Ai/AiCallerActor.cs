@@ -56,7 +56,7 @@ public sealed class AiCallerActor : ReceiveActor
         try
         {
             var context = await _store.RecentMessages(work.GroupId, work.Seq, _settings.ContextMessages);
-            var result = await _client.Complete(AiClient.BuildMessages(_settings.SystemPrompt, context));
+            var result = await _client.Complete(AiClient.BuildMessages(_settings.SystemPrompt, context, await ImageToShow(work, context)));
             duration = result.DurationMs;
             switch (result)
             {
@@ -81,6 +81,13 @@ public sealed class AiCallerActor : ReceiveActor
         }
         await _store.FailRecord(work.RecordId, errorMessage, duration);
         return errorMessage;
+    }
+
+    /// <summary>The patient's image, when the triggering message is one and the model may see it (<c>Ai__Vision</c>).</summary>
+    private async Task<VisionImage?> ImageToShow(AiCommands.Forward work, IReadOnlyList<MessageResponse> context)
+    {
+        if (!_settings.Vision || context.LastOrDefault() is not { Media: { } media } last || last.MessageId != work.UserMessageId) return null;
+        return await _store.GetMediaBytes(media.MediaId) is { } bytes ? new VisionImage(last.MessageId, media.ContentType, bytes) : null;
     }
 
     protected override void PreRestart(Exception reason, object message)

@@ -6,7 +6,28 @@ using Im.Contracts;
 
 namespace Im.Actors.Ai;
 
-public sealed record ChatMessage(string Role, string Content);
+/// <param name="Content">Text, or for a patient's image a list of parts (OpenAI's vision format).</param>
+public sealed record ChatMessage(string Role, object Content)
+{
+    public override string ToString() => $"ChatMessage {{ Role = {Role}, Content = {(Content is string text ? Redact.Text(text) : "parts")} }}";
+}
+
+/// <summary>An image given to the model: <c>{"type":"image_url","image_url":{"url":"data:…;base64,…"}}</c>.</summary>
+public sealed record ImageUrlPart(ImageUrl ImageUrl)
+{
+    public string Type => "image_url";
+
+    public static ImageUrlPart Inline(string contentType, byte[] bytes) =>
+        new(new ImageUrl($"data:{contentType};base64,{Convert.ToBase64String(bytes)}"));
+}
+
+public sealed record ImageUrl(string Url)
+{
+    public override string ToString() => $"ImageUrl {{ Url = <{Url.Length} chars> }}";
+}
+
+/// <summary>The image of the message that triggered the call, shown to a model that can see.</summary>
+public sealed record VisionImage(string MessageId, string ContentType, byte[] Bytes);
 
 public sealed record ChatRequest(string Model, IReadOnlyList<ChatMessage> Messages, bool Stream);
 
@@ -103,10 +124,23 @@ public sealed class AiClient(AiSettings settings, IAiEndpoint endpoint)
         return builder.ToString();
     }
 
-    /// <summary>The request's messages: the system prompt, then the context oldest first, AI replies as "assistant".</summary>
-    public static IReadOnlyList<ChatMessage> BuildMessages(string systemPrompt, IEnumerable<MessageResponse> context) =>
+    /// <summary>Stands for an image the model is not shown: an earlier one, or any when <c>Ai__Vision</c> is off.</summary>
+    public const string ImagePlaceholder = "[image]";
+
+    /// <summary>
+    /// The request's messages: the system prompt, then the context oldest first, AI replies as
+    /// "assistant". Images are <c>[image]</c>, except <paramref name="image"/> (the patient's own,
+    /// when the model may see it), which goes as an image part.
+    /// </summary>
+    public static IReadOnlyList<ChatMessage> BuildMessages(string systemPrompt, IEnumerable<MessageResponse> context, VisionImage? image = null) =>
         [
             new ChatMessage("system", systemPrompt),
-            .. context.Select(m => new ChatMessage(m.MsgType == MessageTypes.AiReply ? "assistant" : "user", m.MsgContent)),
+            .. context.Select(m => new ChatMessage(m.MsgType == MessageTypes.AiReply ? "assistant" : "user", m.MsgType switch
+            {
+                MessageTypes.Image when image is not null && m.MessageId == image.MessageId =>
+                    new object[] { ImageUrlPart.Inline(image.ContentType, image.Bytes) },
+                MessageTypes.Image => ImagePlaceholder,
+                _ => m.MsgContent,
+            })),
         ];
 }

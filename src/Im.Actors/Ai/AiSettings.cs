@@ -18,6 +18,9 @@ public sealed class AiSettings
     public int ContextMessages { get; init; } = 20;
     public string AssistantUserId { get; init; } = "ai_assistant_001";
 
+    /// <summary>Show a patient's image to the model (OpenAI's <c>image_url</c> part); off, it reads <c>[image]</c>.</summary>
+    public bool Vision { get; init; } = true;
+
     /// <summary>Patients' messages waiting for a free caller beyond this are failed at once (4001), not queued without bound.</summary>
     public int MaxQueued { get; init; } = 10_000;
 

@@ -114,16 +114,16 @@ public sealed class FanoutActor : ReceiveActor
         {
             if (!_sessionsByUser.TryGetValue(recipient, out var sessions)) continue;
             var frame = recipient == m.FromUserId && stored.ClientMsgId is not null
-                ? forSender ??= Frame(m, stored.ClientMsgId)
-                : plain ??= Frame(m, null);
+                ? forSender ??= Frame(stored, stored.ClientMsgId)
+                : plain ??= Frame(stored, null);
             var push = new FanoutProtocol.Push(frame);
             foreach (var session in sessions) session.Tell(push);
         }
     }
 
-    private static string Frame(StoredEventMessage m, string? clientMsgId) => m.MsgType == MessageTypes.AiReply
-        ? ImJson.Serialize(new AiReplyFrame(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, m.UserMessageId, m.CreatedAt))
-        : ImJson.Serialize(new MessageSentFrame(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, m.CreatedAt, clientMsgId));
+    private static string Frame(StoredEvent stored, string? clientMsgId) => stored.Message.MsgType == MessageTypes.AiReply
+        ? ImJson.Serialize(AiReplyFrame.From(stored.Message, stored.UserMessageId))
+        : ImJson.Serialize(MessageSentFrame.From(stored.Message, clientMsgId));
 
     private sealed record Subscribed(ChannelMessageQueue Queue) : ILocalOnly;
 

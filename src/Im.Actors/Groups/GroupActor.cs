@@ -156,11 +156,19 @@ public sealed class GroupActor : SingleWriterActor
                 return;
             case SendDecision.Accept accept:
                 var aiChange = accept.ForwardToAi ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node) : AiRecordChange.None;
-                var message = new NewMessage(_groupId, command.SenderId, MessageTypes.Text, command.Content,
-                    _state.Recipients(), command.ClientMsgId, aiChange);
+                var recipients = _state.Recipients();
                 RunWrite(command, async () =>
                 {
-                    var appended = await _store.AppendMessage(message);
+                    MediaInfo? media = null;
+                    if (command.MsgType == MessageTypes.Image)
+                    {
+                        // An image never changes group once uploaded, so reading it before the append is safe.
+                        if (await _store.GetMedia(command.Content) is not { } uploaded || uploaded.GroupId != _groupId)
+                            return new WriteResult(Outcome<SentMessage>.Fail(Errors.NotGroupMedia));
+                        media = uploaded.Info;
+                    }
+                    var appended = await _store.AppendMessage(new NewMessage(_groupId, command.SenderId, command.MsgType, command.Content,
+                        recipients, command.ClientMsgId, aiChange, media));
                     if (appended.Error is { } conflict) return new WriteResult(Outcome<SentMessage>.Fail(conflict));
                     var (stored, openedRecordId, replayed) = appended.Value!;
                     return new WriteResult(Outcome<SentMessage>.Ok(new SentMessage(stored, replayed)), () =>

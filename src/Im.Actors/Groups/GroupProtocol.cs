@@ -31,12 +31,15 @@ public static class GroupCommands
     /// <summary>Takes a member out: later messages are not pushed to them and their sends are refused.</summary>
     public sealed record RemoveMember(string GroupId, string UserId, Caller Caller) : IWithGroupId, IRepliedWith<SuccessResponse>;
 
-    /// <summary>Replied once the message is in the store, or with the message its <paramref name="ClientMsgId"/> stored before.</summary>
-    public sealed record SendMessage(string GroupId, string SenderId, string Content, string? ClientMsgId)
+    /// <summary>
+    /// Replied once the message is in the store, or with the message its <paramref name="ClientMsgId"/>
+    /// stored before. For <c>IMAGE</c>, <paramref name="Content"/> is a media id of this group.
+    /// </summary>
+    public sealed record SendMessage(string GroupId, string SenderId, string Content, string? ClientMsgId, string MsgType = MessageTypes.Text)
         : IWithGroupId, IRepliedWith<SentMessage>
     {
         public override string ToString() =>
-            $"SendMessage {{ GroupId = {GroupId}, SenderId = {SenderId}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
+            $"SendMessage {{ GroupId = {GroupId}, SenderId = {SenderId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
     }
 
     /// <summary>From an AI caller: store the AI's reply and close its record.</summary>

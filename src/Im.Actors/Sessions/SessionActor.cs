@@ -172,8 +172,8 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
             return;
         }
         var request = parsed.Value!;
-        _groups.Ask<Outcome<SentMessage>>(new GroupCommands.SendMessage(request.GroupId, _userId, request.Content, request.ClientMsgId),
-                _settings.AskTimeout)
+        _groups.Ask<Outcome<SentMessage>>(
+                new GroupCommands.SendMessage(request.GroupId, _userId, request.Content, request.ClientMsgId, request.MsgType), _settings.AskTimeout)
             .PipeTo(Self,
                 success: outcome => new SendAnswered(request.ClientMsgId, outcome),
                 failure: _ => new SendAnswered(request.ClientMsgId, Outcome<SentMessage>.Fail(ErrorCodes.ServiceUnavailable,

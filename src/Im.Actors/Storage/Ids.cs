@@ -12,6 +12,7 @@ public static class Ids
     public static string NewGroupId(DateTimeOffset now) => New("group", now);
     public static string NewMessageId(DateTimeOffset now) => New("msg", now);
     public static string NewRecordId(DateTimeOffset now) => New("record", now);
+    public static string NewMediaId(DateTimeOffset now) => New("media", now);
 
     /// <summary>UTC, second precision, no zone suffix: exactly the spec's <c>2025-01-27T12:00:00</c>.</summary>
     public static string FormatTime(DateTimeOffset time) =>

@@ -152,10 +152,14 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
             _ => ("none", "", "", "", "", ""),
         };
 
-        // The event is serialized here with placeholders for id and seq, which only the script knows.
-        var template = new StoredEvent(message.Recipients.ToList(), message.ClientMsgId, new StoredEventMessage(
-            IdPlaceholder, SeqPlaceholder, messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content,
-            userMessageId == "" ? null : userMessageId, createdAt, createdAt));
+        var (mediaType, mediaSize, mediaWidth, mediaHeight) = message.Media is { } media
+            ? (media.ContentType, Number(media.Size), Number(media.Width), Number(media.Height))
+            : ("", "", "", "");
+        // The message as REST answers it, with placeholders for id and seq, which only the script knows.
+        var template = new StoredEvent(message.Recipients.ToList(), message.ClientMsgId,
+            new MessageResponse(IdPlaceholder, messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content,
+                SeqPlaceholder, createdAt, createdAt, message.Media),
+            userMessageId == "" ? null : userMessageId);
         var json = JsonSerializer.Serialize(template, ImJson.Options);
         // Searching for the quoted name too makes a match inside a string value impossible: quotes there are escaped.
         var idAt = json.IndexOf(IdMarker, StringComparison.Ordinal) + IdMarker.Length - PlaceholderLength;
@@ -176,7 +180,7 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
             [
                 messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content, createdAt, userMessageId,
                 mode, recordId, url, duration, keys.Events.ToString(), head, middle, tail, node,
-                fingerprint, (long)IdempotencyWindow.TotalSeconds,
+                fingerprint, (long)IdempotencyWindow.TotalSeconds, mediaType, mediaSize, mediaWidth, mediaHeight,
             ]))!;
         switch ((long)result[0])
         {
@@ -188,9 +192,11 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
                 return new AppendedMessage(first, null, Replayed: true);
         }
         var stored = new MessageResponse((long)result[0], messageId, message.GroupId, message.FromUserId, message.MsgType,
-            message.Content, (long)result[1], createdAt, createdAt);
+            message.Content, (long)result[1], createdAt, createdAt, message.Media);
         return new AppendedMessage(stored, mode == "create" ? recordId : null, Replayed: false);
     }
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Fingerprint(string msgType, string content) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(msgType + "\n" + content)));
@@ -200,6 +206,27 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     private const int PlaceholderLength = 19;
     private const string IdMarker = "\"id\":9111111111111111117";
     private const string SeqMarker = "\"seq\":9111111111111111119";
+
+    /// <summary>
+    /// Stores an image's bytes and what is known of it in one step. The bytes live beside the
+    /// messages, so every node serves them and they are as durable as the messages that name them.
+    /// </summary>
+    public async Task<MediaResponse> StoreMedia(string groupId, string uploaderId, string contentType, byte[] bytes, int width,
+        int height, string sha256)
+    {
+        var mediaId = Ids.NewMediaId(Now);
+        var media = new MediaResponse(mediaId, groupId, contentType, bytes.LongLength, width, height, sha256, Ids.FormatTime(Now));
+        await Db.ScriptEvaluateAsync(StoreScripts.StoreMedia, [keys.Media(mediaId), keys.MediaBytes(mediaId)],
+        [
+            media.MediaId, media.GroupId, uploaderId, media.ContentType, media.Size, media.Width, media.Height, media.Sha256,
+            media.CreatedAt, bytes,
+        ]);
+        return media;
+    }
+
+    public async Task<MediaResponse?> GetMedia(string mediaId) => ToMedia(await Db.HashGetAllAsync(keys.Media(mediaId)));
+
+    public async Task<byte[]?> GetMediaBytes(string mediaId) => await Db.StringGetAsync(keys.MediaBytes(mediaId));
 
     public async Task<MessageResponse?> GetMessage(string messageId) => ToMessage(await Db.HashGetAllAsync(keys.Message(messageId)));
 
@@ -302,9 +329,23 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     {
         if (entries.Length == 0) return null;
         var f = entries.ToStringDictionary();
+        var media = f.TryGetValue("media_type", out var mediaType)
+            ? new MediaInfo(f["msg_content"], mediaType, long.Parse(f["media_size"], CultureInfo.InvariantCulture),
+                int.Parse(f["media_width"], CultureInfo.InvariantCulture), int.Parse(f["media_height"], CultureInfo.InvariantCulture),
+                MediaInfo.UrlOf(f["msg_content"]))
+            : null;
         return new MessageResponse(long.Parse(f["id"], CultureInfo.InvariantCulture), f["message_id"], f["group_id"],
             f["from_user_id"], f["msg_type"], f["msg_content"], long.Parse(f["seq"], CultureInfo.InvariantCulture),
-            f["created_at"], f["updated_at"]);
+            f["created_at"], f["updated_at"], media);
+    }
+
+    private static MediaResponse? ToMedia(HashEntry[] entries)
+    {
+        if (entries.Length == 0) return null;
+        var f = entries.ToStringDictionary();
+        return new MediaResponse(f["media_id"], f["group_id"], f["content_type"], long.Parse(f["size"], CultureInfo.InvariantCulture),
+            int.Parse(f["width"], CultureInfo.InvariantCulture), int.Parse(f["height"], CultureInfo.InvariantCulture), f["sha256"],
+            f["created_at"]);
     }
 
     private static AiInteractionResponse? ToRecord(HashEntry[] entries)

@@ -30,6 +30,8 @@ public sealed class StoreKeys(string prefix)
     public RedisKey GroupRecords(string groupId) => Prefix + "group:" + Segment(groupId) + ":records";
     public RedisKey Message(string messageId) => Prefix + "msg:" + Segment(messageId);
     public RedisKey Record(string recordId) => Prefix + "record:" + Segment(recordId);
+    public RedisKey Media(string mediaId) => Prefix + "media:" + Segment(mediaId);
+    public RedisKey MediaBytes(string mediaId) => Prefix + "media:" + Segment(mediaId) + ":bytes";
 
     /// <summary>The first message a sender stored in a group under a <c>client_msg_id</c>; expires after the idempotency window.</summary>
     public RedisKey SentOnce(string groupId, string senderId, string clientMsgId) =>

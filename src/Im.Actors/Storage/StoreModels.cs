@@ -6,7 +6,10 @@ namespace Im.Actors.Storage;
 /// <summary>What a GroupActor loads when it starts: the group and who is in it with which group role.</summary>
 public sealed record GroupSnapshot(GroupResponse Group, ImmutableDictionary<string, string> MemberRoles);
 
-/// <summary>A message to append. <paramref name="Ai"/> says what the append does to an AI interaction record.</summary>
+/// <summary>
+/// A message to append. <paramref name="Ai"/> says what the append does to an AI interaction record;
+/// <paramref name="Media"/> is the image of an IMAGE message (its content is the media id).
+/// </summary>
 public sealed record NewMessage(
     string GroupId,
     string FromUserId,
@@ -14,7 +17,8 @@ public sealed record NewMessage(
     string Content,
     IReadOnlyCollection<string> Recipients,
     string? ClientMsgId,
-    AiRecordChange Ai)
+    AiRecordChange Ai,
+    MediaInfo? Media = null)
 {
     public override string ToString() =>
         $"NewMessage {{ GroupId = {GroupId}, FromUserId = {FromUserId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, Ai = {Ai} }}";
@@ -42,24 +46,12 @@ public abstract record AiRecordChange
 /// <param name="Replayed">The message was stored before under the same <c>client_msg_id</c>; nothing was stored now.</param>
 public sealed record AppendedMessage(MessageResponse Message, string? OpenedRecordId, bool Replayed);
 
-/// <summary>The fan-out event, as published on the events channel.</summary>
-public sealed record StoredEvent(IReadOnlyList<string> Recipients, string? ClientMsgId, StoredEventMessage Message);
-
-public sealed record StoredEventMessage(
-    long Id,
-    long Seq,
-    string MessageId,
-    string GroupId,
-    string FromUserId,
-    string MsgType,
-    string MsgContent,
-    string? UserMessageId,
-    string CreatedAt,
-    string UpdatedAt)
-{
-    public override string ToString() =>
-        $"StoredEventMessage {{ MessageId = {MessageId}, GroupId = {GroupId}, Seq = {Seq}, MsgContent = {Redact.Text(MsgContent)} }}";
-}
+/// <summary>
+/// The fan-out event, as published on the events channel: the stored message exactly as REST
+/// answers it, who it goes to, and what only frames carry (the sender's <c>client_msg_id</c>, an AI
+/// reply's <c>user_message_id</c>).
+/// </summary>
+public sealed record StoredEvent(IReadOnlyList<string> Recipients, string? ClientMsgId, MessageResponse Message, string? UserMessageId);
 
 public enum AddMemberResult
 {

@@ -62,7 +62,8 @@ internal static class StoreScripts
     // ARGV: message_id, group_id, from, msg_type, content, now, user_message_id ('' for none),
     //       record mode ('none' | 'create' | 'complete'), record_id, ai_service_url, duration_ms,
     //       channel, payload head, payload middle, payload tail, node (of an opened record),
-    //       fingerprint of msg_type and content (64 hex digits; '' without client_msg_id), window in seconds.
+    //       fingerprint of msg_type and content (64 hex digits; '' without client_msg_id), window in seconds,
+    //       an IMAGE's media content type, size, width and height ('' for other messages).
     // Returns {id, seq, record id (0 unless created)}, or {-1, message_id} for a repeat, or {-2} for a conflict.
     public const string AppendMessage = """
         if ARGV[17] ~= '' then
@@ -78,6 +79,9 @@ internal static class StoreScripts
         redis.call('HSET', KEYS[4], 'id', id, 'message_id', ARGV[1], 'group_id', ARGV[2], 'from_user_id', ARGV[3],
             'msg_type', ARGV[4], 'msg_content', ARGV[5], 'seq', seq, 'created_at', ARGV[6], 'updated_at', ARGV[6])
         if ARGV[7] ~= '' then redis.call('HSET', KEYS[4], 'user_message_id', ARGV[7]) end
+        if ARGV[19] ~= '' then
+            redis.call('HSET', KEYS[4], 'media_type', ARGV[19], 'media_size', ARGV[20], 'media_width', ARGV[21], 'media_height', ARGV[22])
+        end
         redis.call('ZADD', KEYS[3], seq, ARGV[1])
         local record = 0
         if ARGV[8] == 'create' then
@@ -93,6 +97,14 @@ internal static class StoreScripts
         end
         redis.call('PUBLISH', ARGV[12], ARGV[13] .. id .. ARGV[14] .. seq .. ARGV[15])
         return {id, seq, record}
+        """;
+
+    // KEYS: media, media bytes. ARGV: media_id, group_id, uploaded_by, content_type, size, width, height, sha256, now, bytes.
+    public const string StoreMedia = """
+        redis.call('HSET', KEYS[1], 'media_id', ARGV[1], 'group_id', ARGV[2], 'uploaded_by', ARGV[3], 'content_type', ARGV[4],
+            'size', ARGV[5], 'width', ARGV[6], 'height', ARGV[7], 'sha256', ARGV[8], 'created_at', ARGV[9])
+        redis.call('SET', KEYS[2], ARGV[10])
+        return 1
         """;
 
     // KEYS: record, pending records. ARGV: error_message, duration_ms ('' for none), now, record_id.

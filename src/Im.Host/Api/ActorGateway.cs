@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
 using Im.Actors;
+using Im.Actors.Media;
 using Im.Actors.Queries;
 using Im.Contracts;
 using Im.Host.Config;
@@ -15,6 +16,7 @@ public sealed class ActorGateway(
     IRequiredActor<GroupRegion> groups,
     IRequiredActor<UserRegion> users,
     IRequiredActor<QueryActor> queries,
+    IRequiredActor<MediaActor> media,
     ImOptions options,
     ILogger<ActorGateway> logger)
 {
@@ -34,6 +36,10 @@ public sealed class ActorGateway(
 
     public async Task<IResult> Query<T>(IRepliedWith<T> query, CancellationToken cancellation) where T : class =>
         ApiResults.From(await Ask(query, cancellation));
+
+    /// <summary>An image upload or read: its outcome itself, since the bytes are not JSON.</summary>
+    public Task<Outcome<T>> AskMedia<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
+        Ask(media.ActorRef, command, cancellation);
 
     /// <summary>A query's outcome itself, for the host's own questions (who a token's subject is).</summary>
     public Task<Outcome<T>> Ask<T>(IRepliedWith<T> query, CancellationToken cancellation) where T : class =>

@@ -1,4 +1,3 @@
-using Im.Actors;
 using Im.Actors.Groups;
 using Im.Actors.Queries;
 using Im.Contracts;
@@ -14,7 +13,7 @@ public static class MessageApi
     public static void MapMessageApi(this IEndpointRouteBuilder api)
     {
         var messages = api.MapGroup("/message");
-        messages.MapPost("/send", Send).RequireAuthorization(Identity.CallerPolicy).AddEndpointFilter(LimitSendRate);
+        messages.MapPost("/send", Send).RequireAuthorization(Identity.CallerPolicy).CountsAgainstSendRate();
         messages.MapGet("/list", List);
         messages.MapGet("/{message_id}", Get);
     }
@@ -23,23 +22,10 @@ public static class MessageApi
         JsonBody.Handle(context.Request,
             body => RequestReader.SendMessage(body,
                 context.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var key) ? key.ToString() : null),
-            body => actors.AskGroup(new GroupCommands.SendMessage(body.GroupId, context.CallerOf().UserId!, body.Content, body.ClientMsgId),
+            body => actors.AskGroup(
+                new GroupCommands.SendMessage(body.GroupId, context.CallerOf().UserId!, body.Content, body.ClientMsgId, body.MsgType),
                 sent => sent.Message, cancellation),
             cancellation);
-
-    /// <summary>The user's send budget is taken before the body is read: a flood costs the server no parsing.</summary>
-    private static async ValueTask<object?> LimitSendRate(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-    {
-        var context = invocation.HttpContext;
-        if (context.CallerOf().UserId is { } sender
-            && context.RequestServices.GetRequiredService<SendRateLimiter>().TryAcquire(sender) is { } retryAfter)
-        {
-            var seconds = SendRateLimiter.Seconds(retryAfter);
-            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return ApiResults.Error(ErrorCodes.RateLimited, $"too many messages; retry after {seconds} s");
-        }
-        return await next(invocation);
-    }
 
     private static async Task<IResult> List(HttpContext context, ActorGateway actors, CancellationToken cancellation)
     {

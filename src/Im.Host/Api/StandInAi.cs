@@ -18,6 +18,25 @@ public static class StandInAi
 
     public static void MapStandInAi(this IEndpointRouteBuilder app) => app.MapPost(Path, Answer);
 
+    /// <summary>The content type and size of the first inline image among a message's parts (<c>data:…;base64,…</c>).</summary>
+    private static (string ContentType, long Bytes)? ImageIn(JsonElement parts)
+    {
+        foreach (var part in parts.EnumerateArray())
+        {
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("image_url", out var image)
+                || image.ValueKind != JsonValueKind.Object || !image.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
+                continue;
+            var text = url.GetString() ?? "";
+            var comma = text.IndexOf(',', StringComparison.Ordinal);
+            if (!text.StartsWith("data:", StringComparison.Ordinal) || comma < 0 || !text[..comma].EndsWith(";base64", StringComparison.Ordinal))
+                continue;
+            var data = text.AsSpan(comma + 1);
+            var padding = data.EndsWith("==") ? 2 : data.EndsWith("=") ? 1 : 0;
+            return (text[5..(comma - ";base64".Length)], data.Length / 4L * 3 - padding);
+        }
+        return null;
+    }
+
     private static async Task<IResult> Answer(HttpContext context, CancellationToken cancellation)
     {
         if (context.Connection.RemoteIpAddress is not { } remote || !System.Net.IPAddress.IsLoopback(remote))
@@ -29,10 +48,12 @@ public static class StandInAi
             var last = document!.RootElement.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array
                 ? messages.EnumerateArray().LastOrDefault()
                 : default;
-            var question = last.ValueKind == JsonValueKind.Object && last.TryGetProperty("content", out var content)
-                && content.ValueKind == JsonValueKind.String ? content.GetString() ?? "" : "";
-            var answer = string.Create(CultureInfo.InvariantCulture,
-                $"您好，我是AI助手（内置演示）。已收到您的{Limits.CountCharacters(question)}字问题，医生会尽快查看并回复。如症状加重，请及时就医。");
+            var content = last.ValueKind == JsonValueKind.Object && last.TryGetProperty("content", out var value) ? value : default;
+            var answer = content.ValueKind == JsonValueKind.Array && ImageIn(content) is { } image
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"您好，我是AI助手（内置演示）。已收到您发来的图片（{image.ContentType}，{image.Bytes} 字节），医生会尽快查看并回复。如症状加重，请及时就医。")
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"您好，我是AI助手（内置演示）。已收到您的{Limits.CountCharacters(content.ValueKind == JsonValueKind.String ? content.GetString() ?? "" : "")}字问题，医生会尽快查看并回复。如症状加重，请及时就医。");
             return Results.Json(new
             {
                 id = "standin-" + Guid.NewGuid().ToString("N"),

@@ -36,7 +36,7 @@ public static class HostSetup
         builder.Services.AddSingleton(redis).AddSingleton(store).AddSingleton(aiEndpoint);
         builder.Services.AddHostedService<AiEndpointResolver.AddressBinder>();
 
-        var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout);
+        var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout, im.MediaLimits);
         builder.AddImAkka(services, node);
         builder.Services.AddSingleton<ActorGateway>();
         builder.Services.AddSingleton<SessionStarter>();
@@ -73,6 +73,7 @@ public static class HostSetup
         api.MapUserApi();
         api.MapGroupApi();
         api.MapMessageApi();
+        api.MapMediaApi();
         api.MapAiApi();
         app.MapGroup("/ws").RequireAuthorization(Identity.ApiPolicy).MapWebSocketApi();
         if (string.IsNullOrEmpty(app.Services.GetRequiredService<AiSettings>().Endpoint)) app.MapStandInAi();

@@ -1,4 +1,5 @@
 using Im.Actors;
+using Im.Actors.Media;
 
 namespace Im.Host.Config;
 
@@ -23,7 +24,15 @@ public sealed class ImOptions
     /// <summary>Browser origins allowed for CORS and the WebSocket <c>Origin</c> check, comma-separated; unset allows any.</summary>
     public string? AllowedOrigins { get; init; }
 
+    /// <summary>Largest image upload, in bytes.</summary>
+    public long MediaMaxBytes { get; init; } = 5 * 1024 * 1024;
+
+    /// <summary>Largest image, in pixels (width × height), read from its header before it is decoded.</summary>
+    public long MediaMaxPixels { get; init; } = 40_000_000;
+
     public TimeSpan AskTimeout => TimeSpan.FromSeconds(AskTimeoutSeconds);
+
+    public MediaLimits MediaLimits => new(MediaMaxBytes, MediaMaxPixels);
 
     public IReadOnlyList<string> AllowedOriginList =>
         (AllowedOrigins ?? "").Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -1,0 +1,134 @@
+using System.Security.Cryptography;
+using Im.Contracts;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.Memory;
+using SixLabors.ImageSharp.Metadata;
+using SixLabors.ImageSharp.Processing;
+
+namespace Im.Actors.Media;
+
+/// <summary><c>Im__MediaMaxBytes</c>, <c>Im__MediaMaxPixels</c>.</summary>
+public sealed record MediaLimits(long MaxBytes = 5 * 1024 * 1024, long MaxPixels = 40_000_000);
+
+/// <param name="Bytes">The re-encoded image, with no metadata.</param>
+/// <param name="Sha256">Of <paramref name="Bytes"/>, lowercase hex.</param>
+public sealed record SanitizedImage(byte[] Bytes, string ContentType, int Width, int Height, string Sha256);
+
+/// <summary>
+/// Turns an upload into an image safe to keep. The type comes from the bytes, never from a header
+/// or a file name. Every image is decoded and encoded again from its pixels alone, so nothing a
+/// phone wrote into the file survives: EXIF (GPS position, device, time), XMP, IPTC, ICC profiles,
+/// PNG text chunks, GIF comments. Before that it is turned upright (EXIF orientation), so a photo
+/// does not come out sideways once its orientation tag is gone.
+/// </summary>
+/// <remarks>
+/// Decoders of untrusted images are where image libraries have had their security flaws, so the
+/// decoder gets as little room as possible: the size is bounded before anything is read, the pixel
+/// count is read from the header (<c>Identify</c>) and bounded before anything is decoded (a
+/// decompression bomb is a tiny file that claims a huge canvas), a GIF is decoded to its first frame
+/// and an animated WebP is refused (frames multiply the pixels), one allocation may not exceed what
+/// the largest allowed image needs, decoding uses one thread, and whatever the decoder throws is a
+/// 400, not a 500. ImageSharp 2.1 is the last Apache-2.0 line; keep it at its newest 2.1.x.
+/// </remarks>
+public sealed class ImageSanitizer
+{
+    private static readonly Dictionary<string, (string ContentType, IImageEncoder Encoder)> Formats = new(StringComparer.Ordinal)
+    {
+        [JpegFormat.Instance.Name] = (MediaTypes.Jpeg, new JpegEncoder { Quality = 90 }),
+        [PngFormat.Instance.Name] = (MediaTypes.Png, new PngEncoder()),
+        [WebpFormat.Instance.Name] = (MediaTypes.Webp, new WebpEncoder { Quality = 90 }),
+        [GifFormat.Instance.Name] = (MediaTypes.Gif, new GifEncoder()),
+    };
+
+    private readonly MediaLimits _limits;
+    private readonly Configuration _configuration;
+
+    public ImageSanitizer(MediaLimits limits)
+    {
+        _limits = limits;
+        _configuration = Configuration.Default.Clone();
+        _configuration.MaxDegreeOfParallelism = 1;
+        // RGBA at 4 bytes a pixel, with room for a decoder's working buffers.
+        _configuration.MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions
+        {
+            AllocationLimitMegabytes = (int)Math.Clamp(limits.MaxPixels * 8 / (1024 * 1024), 16, 1024),
+        });
+    }
+
+    public MediaLimits Limits => _limits;
+
+    /// <summary>The cheap checks, done before the caller's membership is: the size, and the type from the first bytes.</summary>
+    public ApiError? Screen(byte[] upload)
+    {
+        if (upload.LongLength > _limits.MaxBytes)
+            return new ApiError(ErrorCodes.PayloadTooLarge, $"an image may be at most {_limits.MaxBytes} bytes");
+        return Image.DetectFormat(_configuration, upload) is { } format && Formats.ContainsKey(format.Name)
+            ? null
+            : new ApiError(ErrorCodes.UnsupportedMediaType, "the file is not a JPEG, PNG, WebP or GIF image");
+    }
+
+    public Outcome<SanitizedImage> Sanitize(byte[] upload)
+    {
+        if (Screen(upload) is { } refused) return refused;
+        var format = Image.DetectFormat(_configuration, upload)!;
+        var target = Formats[format.Name];
+        try
+        {
+            var info = Image.Identify(_configuration, upload, out _);
+            if (info is null) return Undecodable;
+            if ((long)info.Width * info.Height > _limits.MaxPixels)
+                return ApiError.Invalid("file", $"an image may have at most {_limits.MaxPixels} pixels");
+            if (format == WebpFormat.Instance && IsAnimatedWebp(upload))
+                return ApiError.Invalid("file", "animated WebP images are not accepted; send a still image");
+
+            using var image = format == GifFormat.Instance
+                ? Image.Load(_configuration, upload, new GifDecoder { DecodingMode = FrameDecodingMode.First })
+                : Image.Load(_configuration, upload);
+            image.Mutate(x => x.AutoOrient());
+            StripMetadata(image);
+            using var output = new MemoryStream();
+            image.Save(output, target.Encoder);
+            var bytes = output.ToArray();
+            return new SanitizedImage(bytes, target.ContentType, image.Width, image.Height,
+                Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A decoder that fails on crafted input is an undecodable upload whatever it throws.
+            return Undecodable;
+        }
+    }
+
+    private static readonly ApiError Undecodable = ApiError.Invalid("file", "the image could not be decoded");
+
+    private static void StripMetadata(Image image)
+    {
+        Strip(image.Metadata);
+        foreach (var frame in image.Frames)
+        {
+            frame.Metadata.ExifProfile = null;
+            frame.Metadata.XmpProfile = null;
+            frame.Metadata.IccProfile = null;
+            frame.Metadata.IptcProfile = null;
+        }
+        image.Metadata.GetPngMetadata().TextData.Clear();
+        image.Metadata.GetGifMetadata().Comments.Clear();
+    }
+
+    private static void Strip(ImageMetadata metadata)
+    {
+        metadata.ExifProfile = null;
+        metadata.XmpProfile = null;
+        metadata.IccProfile = null;
+        metadata.IptcProfile = null;
+    }
+
+    // RIFF....WEBPVP8X, then the extended header's flags; bit 1 says the file holds an animation.
+    private static bool IsAnimatedWebp(byte[] bytes) =>
+        bytes.Length > 20 && bytes.AsSpan(12, 4).SequenceEqual("VP8X"u8) && (bytes[20] & 0x02) != 0;
+}

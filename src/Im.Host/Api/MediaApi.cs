@@ -1,0 +1,103 @@
+using Im.Actors.Media;
+using Im.Contracts;
+using Im.Host.Config;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
+
+namespace Im.Host.Api;
+
+/// <summary>Images: uploaded to a group by its members, read like the group's messages.</summary>
+public static class MediaApi
+{
+    // Multipart framing (boundaries, part headers) on top of the image itself.
+    private const int MultipartOverhead = 64 * 1024;
+    private const string FileField = "file";
+
+    public static void MapMediaApi(this IEndpointRouteBuilder api)
+    {
+        var media = api.MapGroup("/media");
+        media.MapPost("", Upload).RequireAuthorization(Identity.CallerPolicy).CountsAgainstSendRate();
+        media.MapGet("/{media_id}", Get);
+    }
+
+    private static async Task<IResult> Upload(HttpContext context, ActorGateway actors, ImOptions options, CancellationToken cancellation)
+    {
+        string? groupId = context.Request.Query["group_id"];
+        if (RequestReader.CheckGroupIdQuery(groupId) is { } invalid) return ApiResults.Error(invalid);
+        var (image, refused) = await ReadImage(context.Request, options.MediaMaxBytes, cancellation);
+        if (refused is not null) return ApiResults.Error(refused);
+        return ApiResults.From(await actors.AskMedia(new MediaCommands.Upload(groupId!, context.CallerOf(), image!), cancellation));
+    }
+
+    private static async Task<IResult> Get(string media_id, HttpContext context, ActorGateway actors, CancellationToken cancellation)
+    {
+        if (RequestReader.CheckId("media_id", media_id) is { } invalid) return ApiResults.Error(invalid);
+        var outcome = await actors.AskMedia(new MediaCommands.GetMedia(media_id, context.CallerOf()), cancellation);
+        if (outcome.Error is { } error) return ApiResults.Error(error);
+        var (media, bytes) = outcome.Value!;
+        var headers = context.Response.Headers;
+        // Private: a shared cache must not hand one patient's photo to anyone else.
+        headers.CacheControl = "private, max-age=86400";
+        headers.XContentTypeOptions = "nosniff";
+        // The bytes never change under a media id, so their hash is a strong ETag; Results.Bytes answers If-None-Match with 304.
+        return Results.Bytes(bytes, media.ContentType, entityTag: new EntityTagHeaderValue($"\"{media.Sha256}\""));
+    }
+
+    /// <summary>
+    /// The upload's bytes: the <c>file</c> field of a <c>multipart/form-data</c> body, or a raw
+    /// <c>image/*</c> body. What the image really is comes later, from the bytes.
+    /// </summary>
+    private static async Task<(byte[]? Image, ApiError? Refused)> ReadImage(HttpRequest request, long maxBytes, CancellationToken cancellation)
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType))
+            return (null, UnsupportedType);
+        var multipart = contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase);
+        if (!multipart && !contentType.MediaType.StartsWith("image/", StringComparison.OrdinalIgnoreCase))
+            return (null, UnsupportedType);
+        var limit = maxBytes + (multipart ? MultipartOverhead : 0);
+        if (request.ContentLength > limit) return (null, TooLarge(maxBytes));
+        var body = await ReadAtMost(request.Body, limit, cancellation);
+        if (body is null) return (null, TooLarge(maxBytes));
+        if (!multipart) return (body, null);
+
+        var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).Value;
+        if (string.IsNullOrEmpty(boundary)) return (null, ApiError.Invalid(FileField, "a multipart body needs a boundary"));
+        try
+        {
+            var reader = new MultipartReader(boundary, new MemoryStream(body));
+            while (await reader.ReadNextSectionAsync(cancellation) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !HeaderUtilities.RemoveQuotes(disposition.Name).Equals(FileField, StringComparison.Ordinal))
+                    continue;
+                var file = await ReadAtMost(section.Body, maxBytes, cancellation);
+                return file is null ? (null, TooLarge(maxBytes)) : (file, null);
+            }
+        }
+        catch (IOException)
+        {
+            // MultipartReader's answer to a body that is not multipart after all.
+            return (null, ApiError.Invalid(FileField, "the multipart body is malformed"));
+        }
+        return (null, ApiError.Invalid(FileField, "the multipart body has no file field"));
+    }
+
+    /// <summary>The stream's bytes, or null as soon as there are more than <paramref name="limit"/>.</summary>
+    private static async Task<byte[]?> ReadAtMost(Stream stream, long limit, CancellationToken cancellation)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellation)) > 0)
+        {
+            if (buffer.Length + read > limit) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static ApiError TooLarge(long maxBytes) => new(ErrorCodes.PayloadTooLarge, $"an image may be at most {maxBytes} bytes");
+
+    private static readonly ApiError UnsupportedType = new(ErrorCodes.UnsupportedMediaType,
+        "send the image as multipart/form-data (field \"file\") or as a raw image/* body");
+}
