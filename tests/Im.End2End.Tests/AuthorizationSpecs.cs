@@ -62,21 +62,24 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
         // every other caller gets 401. A 404 cell also names its code.
         var rows = new List<Row>
         {
-            new("create a user", "POST", _ => "/api/user/create", _ => """{"username":"新用户","user_role":"PATIENT"}""", [403, 403, 403, 200]),
+            new("create a user", "POST", _ => "/api/user/create", _ => Json("""{"username":"新用户","user_role":"PATIENT"}"""), [403, 403, 403, 200]),
             new("read a user", "GET", _ => $"/api/user/{world.Patient}", null, [200, 200, 403, 200]),
-            new("change a user's system role", "PUT", _ => $"/api/user/{world.RoleTarget}/role", _ => """{"user_role":"DOCTOR"}""", [403, 403, 403, 200]),
+            new("change a user's system role", "PUT", _ => $"/api/user/{world.RoleTarget}/role", _ => Json("""{"user_role":"DOCTOR"}"""), [403, 403, 403, 200]),
             new("create a group", "POST", _ => "/api/group/create",
-                who => $$"""{"group_name":"新群","created_by":"{{(who == Who.Admin ? world.Doctor : world.IdOf(who))}}"}""", [403, 200, 200, 200]),
+                who => Json($$"""{"group_name":"新群","created_by":"{{(who == Who.Admin ? world.Doctor : world.IdOf(who))}}"}"""), [403, 200, 200, 200]),
             new("read a group", "GET", _ => $"/api/group/{world.Group}", null, [200, 200, 403, 200]),
             new("read its members", "GET", _ => $"/api/group/{world.Group}/members", null, [200, 200, 403, 200]),
             new("add a member", "POST", _ => $"/api/group/{world.Group}/members",
-                who => $$"""{"user_id":"{{world.ToAdd[who]}}","user_role":"PATIENT"}""", [403, 200, 403, 200]),
+                who => Json($$"""{"user_id":"{{world.ToAdd[who]}}","user_role":"PATIENT"}"""), [403, 200, 403, 200]),
             new("remove a member", "DELETE", who => $"/api/group/{world.Group}/members/{world.ToRemove[who]}", null, [403, 200, 403, 200]),
-            new("send to the group", "POST", _ => "/api/message/send", _ => $$"""{"group_id":"{{world.Group}}","content":"矩阵"}""",
+            new("send to the group", "POST", _ => "/api/message/send", _ => Json($$"""{"group_id":"{{world.Group}}","content":"矩阵"}"""),
                 [200, 200, 404, 404], NotFoundCodes: [null, null, ErrorCodes.NotMember, ErrorCodes.UserNotFound]),
             new("list its messages", "GET", _ => $"/api/message/list?group_id={world.Group}", null, [200, 200, 403, 200]),
             new("read one message", "GET", _ => $"/api/message/{world.Message}", null, [200, 200, 403, 200]),
             new("list its AI records", "GET", _ => $"/api/ai/interactions?group_id={world.Group}", null, [200, 200, 403, 200]),
+            new("upload an image to it", "POST", _ => $"/api/media?group_id={world.Group}", _ => Image(),
+                [200, 200, 404, 404], NotFoundCodes: [null, null, ErrorCodes.NotMember, ErrorCodes.UserNotFound]),
+            new("read one of its images", "GET", _ => $"/api/media/{world.Media}", null, [200, 200, 403, 200]),
         };
 
         var failures = new List<string>();
@@ -87,7 +90,7 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
             foreach (var who in Enum.GetValues<Who>())
             {
                 var expected = (int)who < 4 ? row.Expected[(int)who] : Unauthorized;
-                var (status, body) = await Call(host, row.Method, row.Path(who), row.Body?.Invoke(who), tokens[who]);
+                var (status, body) = await Send(host, row.Method, row.Path(who), row.Body?.Invoke(who), tokens[who]);
                 table.Append($"{status,15}");
                 var expectedCode = expected switch
                 {
@@ -184,7 +187,8 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
     {
         await using var host = await HostProcess.Start(JwtHost());
         var world = await World.Build(host, Token(AdminSubject, admin: true));
-        var expires = DateTimeOffset.UtcNow.AddSeconds(3);
+        // exp is whole seconds: what the token says is when it expires.
+        var expires = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddSeconds(3).ToUnixTimeSeconds());
 
         await using var socket = await WsClient.Connect(new Uri(host.BaseAddress, $"?access_token={Token(world.Patient, expires: expires)}"),
             world.Patient);
@@ -193,12 +197,12 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
         Assert.Equal(ErrorCodes.Unauthorized, (string?)error["code"]);
         await socket.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
-        Assert.True(DateTimeOffset.UtcNow >= expires.AddMilliseconds(-500), "closed before the token expired");
+        Assert.True(DateTimeOffset.UtcNow >= expires.AddMilliseconds(-100), $"closed before the token expired at {expires:O}");
     }
 
     /// <summary>A consultation and the people around it, made by the admin.</summary>
     private sealed record World(string Doctor, string Patient, string Outsider, string RoleTarget, string Group, string OtherGroup,
-        string Message, Dictionary<Who, string> ToAdd, Dictionary<Who, string> ToRemove)
+        string Message, string Media, Dictionary<Who, string> ToAdd, Dictionary<Who, string> ToRemove)
     {
         public string IdOf(Who who) => who switch
         {
@@ -220,6 +224,8 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
             var otherGroup = await CreateGroup(admin, outsider);
             await admin.AddMember(group, patient, UserRoles.Patient);
             var message = (string)(await admin.WithToken(Token(doctor)).Post("/api/message/send", new { group_id = group, content = "你好" })).Body!["message_id"]!;
+            var (uploaded, media) = await Send(host, "POST", $"/api/media?group_id={group}", Image(), Token(doctor));
+            Assert.True(uploaded == 200, media?.ToJsonString());
             var toAdd = new Dictionary<Who, string>();
             var toRemove = new Dictionary<Who, string>();
             foreach (var who in Enum.GetValues<Who>())
@@ -228,7 +234,7 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
                 toRemove[who] = (await admin.CreateUser(UserRoles.Patient)).UserId;
                 await admin.AddMember(group, toRemove[who], UserRoles.Patient);
             }
-            return new World(doctor, patient, outsider, roleTarget, group, otherGroup, message, toAdd, toRemove);
+            return new World(doctor, patient, outsider, roleTarget, group, otherGroup, message, (string)media!["media_id"]!, toAdd, toRemove);
         }
 
         private static async Task<string> CreateGroup(ImApi admin, string creator)
@@ -239,13 +245,25 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
         }
     }
 
-    private sealed record Row(string Name, string Method, Func<Who, string> Path, Func<Who, string>? Body, int[] Expected,
+    private sealed record Row(string Name, string Method, Func<Who, string> Path, Func<Who, HttpContent>? Body, int[] Expected,
         string?[]? NotFoundCodes = null);
 
-    private static async Task<(int Status, JsonNode? Body)> Call(HostProcess host, string method, string path, string? body, string? token)
+    private static HttpContent Json(string json) => new StringContent(json, Encoding.UTF8, "application/json");
+
+    private static HttpContent Image()
+    {
+        var image = new ByteArrayContent(TestImages.Png());
+        image.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        return image;
+    }
+
+    private static Task<(int Status, JsonNode? Body)> Call(HostProcess host, string method, string path, string? json, string? token) =>
+        Send(host, method, path, json is null ? null : Json(json), token);
+
+    private static async Task<(int Status, JsonNode? Body)> Send(HostProcess host, string method, string path, HttpContent? body, string? token)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
-        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        request.Content = body;
         if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await host.Http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();

@@ -110,6 +110,24 @@ public sealed class LimitsSpecs(LimitsFixture fixture, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Should_count_image_uploads_against_the_same_budget_as_sends()
+    {
+        var (group, doctors) = await fixture.DoctorsGroup(1);
+        var uploader = doctors[0];
+        for (var i = 0; i < LimitsFixture.Burst; i++)
+        {
+            var (status, body) = await ImageSpecs.Upload(fixture.Host, uploader, group, TestImages.Png(), "image/png", multipart: false);
+            Assert.True(status == HttpStatusCode.OK, body?.ToJsonString());
+        }
+
+        var (refused, error) = await ImageSpecs.Upload(fixture.Host, uploader, group, TestImages.Png(), "image/png", multipart: false);
+        var (send, _, _) = await Send(uploader, group, "and a message");
+
+        Assert.Equal((HttpStatusCode.TooManyRequests, ErrorCodes.RateLimited), (refused, (string?)error!["error"]!["code"]));
+        Assert.Equal(HttpStatusCode.TooManyRequests, send);
+    }
+
+    [Fact]
     public async Task Should_refuse_one_connection_more_than_the_limit_with_1008()
     {
         var user = (await fixture.Api.CreateUser(UserRoles.Patient)).UserId;
