@@ -77,14 +77,15 @@ public sealed class ImageSanitizer
         if (Screen(upload) is { } refused) return refused;
         var format = Image.DetectFormat(_configuration, upload)!;
         var target = Formats[format.Name];
+        // Before Identify: ImageSharp 2.1 throws on an animated WebP's header, which would make it "undecodable".
+        if (format == WebpFormat.Instance && IsAnimatedWebp(upload))
+            return ApiError.Invalid("file", "animated WebP images are not accepted; send a still image");
         try
         {
             var info = Image.Identify(_configuration, upload, out _);
             if (info is null) return Undecodable;
             if ((long)info.Width * info.Height > _limits.MaxPixels)
                 return ApiError.Invalid("file", $"an image may have at most {_limits.MaxPixels} pixels");
-            if (format == WebpFormat.Instance && IsAnimatedWebp(upload))
-                return ApiError.Invalid("file", "animated WebP images are not accepted; send a still image");
 
             using var image = format == GifFormat.Instance
                 ? Image.Load(_configuration, upload, new GifDecoder { DecodingMode = FrameDecodingMode.First })
