@@ -93,6 +93,33 @@ public sealed class AiClientSpecs(AiServerFixture fixture) : IClassFixture<AiSer
     }
 
     [Fact]
+    public async Task Should_send_the_patients_image_to_the_service_as_an_image_url_part_holding_its_bytes()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var bytes = TestImages.Png();
+        static MediaInfo Media(string id, int size) => new(id, MediaTypes.Png, size, TestImages.Width, TestImages.Height, MediaInfo.UrlOf(id));
+        var context = new[]
+        {
+            new MessageResponse(1, "msg_1", "g", "patient", MessageTypes.Image, "media_1", 1, "t", "t", Media("media_1", 10)),
+            new MessageResponse(2, "msg_2", "g", "patient", MessageTypes.Text, "what is this? " + marker, 2, "t", "t"),
+            new MessageResponse(3, "msg_3", "g", "patient", MessageTypes.Image, "media_3", 3, "t", "t", Media("media_3", bytes.Length)),
+        };
+
+        var result = await Client().Complete(AiClient.BuildMessages(Prompt, context, new VisionImage("msg_3", MediaTypes.Png, bytes)));
+
+        Assert.IsType<AiCallResult.Answered>(result);
+        var body = fixture.Server.Requests.Single(r => r.ToJsonString().Contains(marker, StringComparison.Ordinal));
+        var messages = body["messages"]!.AsArray();
+        Assert.Equal(["system", "user", "user", "user"], messages.Select(m => (string?)m!["role"]));
+        Assert.Equal(AiClient.ImagePlaceholder, (string?)messages[1]!["content"]);
+        var part = Assert.Single(messages[3]!["content"]!.AsArray())!;
+        Assert.Equal("image_url", (string?)part["type"]);
+        var url = (string?)part["image_url"]?["url"];
+        Assert.Equal("data:image/png;base64," + Convert.ToBase64String(bytes), url);
+        Assert.Equal(bytes, Convert.FromBase64String(url!["data:image/png;base64,".Length..]));
+    }
+
+    [Fact]
     public async Task Should_fail_with_4001_on_http_error()
     {
         var failed = Failed(ErrorCodes.AiCallFailed, await Client().Complete(Ask("private symptoms #http500")));

@@ -563,6 +563,97 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         Assert.False(Ok(await Ask(group, new SendMessage(_groupId, "creator", "我发烧", "c-1"))).Replayed);
     }
 
+    // ---- images ----
+
+    /// <summary>An image in the store as an upload leaves it; the bytes do not matter to the writer.</summary>
+    private Task<MediaResponse> Uploaded(string groupId, string uploader) =>
+        _store.StoreMedia(groupId, uploader, MediaTypes.Png, [1, 2, 3], 64, 48, new string('a', 64));
+
+    private SendMessage SendImage(string sender, string mediaId, string? clientMsgId = null) =>
+        new(_groupId, sender, mediaId, clientMsgId, MessageTypes.Image);
+
+    [Fact]
+    public async Task Should_send_an_image_of_the_group_with_its_media()
+    {
+        var group = await GroupWith(("doctor", UserRoles.Doctor, UserRoles.Doctor));
+        var media = await Uploaded(_groupId, "doctor");
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+
+        var sent = Ok(await Ask(group, SendImage("doctor", media.MediaId))).Message;
+
+        Assert.Equal((MessageTypes.Image, media.MediaId, media.Info), (sent.MsgType, sent.MsgContent, sent.Media));
+        Assert.Equal(sent, await _store.GetMessage(sent.MessageId));
+        Assert.Equal(sent, (await ReadEvent(events)).Message);
+        await events.UnsubscribeAsync();
+    }
+
+    [Fact]
+    public async Task Should_refuse_an_image_send_naming_no_image_of_the_group_and_store_nothing()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+        var otherGroup = Ids.NewGroupId(DateTimeOffset.UtcNow);
+        Assert.NotNull(await _store.CreateGroup(otherGroup, "other", null, "creator"));
+        var elsewhere = await Uploaded(otherGroup, "creator");
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+
+        foreach (var mediaId in new[] { "media_20250101000000_unknown1", elsewhere.MediaId })
+        {
+            var refused = await Ask(group, SendImage("patient", mediaId, clientMsgId: "c-" + mediaId));
+            Refused(ErrorCodes.InvalidParameter, refused);
+            Assert.Equal("content", refused.Error!.Details?["field"]);
+        }
+
+        Assert.Equal(0, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
+        Assert.Equal(0, (await _store.ListMessages(otherGroup, new PageRequest(1, 20))).Total);
+        Assert.Equal(0, (await _store.ListRecords(_groupId, new PageRequest(1, 20))).Total);
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        // Nothing was published and no seq was taken: the next message is the first.
+        var next = await Send(group, "creator", "next");
+        Assert.Equal(1, next.Seq);
+        Assert.Equal(next.MessageId, (await ReadEvent(events)).Message.MessageId);
+        await events.UnsubscribeAsync();
+        // Nor was the client_msg_id spent: the same id stores once the image is one of the group's.
+        var own = await Uploaded(_groupId, "patient");
+        Assert.False(Ok(await Ask(group, SendImage("patient", own.MediaId, "c-" + elsewhere.MediaId))).Replayed);
+    }
+
+    [Fact]
+    public async Task Should_forward_a_patients_image_to_the_ai_router_like_text()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+        var media = await Uploaded(_groupId, "patient");
+
+        var sent = Ok(await Ask(group, SendImage("patient", media.MediaId))).Message;
+
+        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        Assert.Equal((_groupId, sent.MessageId, sent.Seq), (forward.GroupId, forward.UserMessageId, forward.Seq));
+        var record = await _store.GetRecord(forward.RecordId);
+        Assert.Equal((AiRecordStatus.Pending, sent.MessageId), (record!.Status, record.UserMessageId));
+    }
+
+    [Fact]
+    public async Task Should_refuse_a_client_msg_id_reused_across_text_and_image()
+    {
+        // The content must name an image of the group for an IMAGE send to reach the idempotency
+        // check at all; the same text under the other type is then another message.
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+        var media = await Uploaded(_groupId, "patient");
+
+        var text = Ok(await Ask(group, new SendMessage(_groupId, "patient", media.MediaId, "c-1")));
+        Refused(ErrorCodes.IdempotencyConflict, await Ask(group, SendImage("patient", media.MediaId, "c-1")));
+        var image = Ok(await Ask(group, SendImage("patient", media.MediaId, "c-2")));
+        Refused(ErrorCodes.IdempotencyConflict, await Ask(group, new SendMessage(_groupId, "patient", media.MediaId, "c-2")));
+        var again = Ok(await Ask(group, SendImage("patient", media.MediaId, "c-2")));
+
+        Assert.Equal((MessageTypes.Text, (MediaInfo?)null), (text.Message.MsgType, text.Message.Media));
+        Assert.True(again.Replayed);
+        Assert.Equal(image.Message, again.Message);
+        Assert.Equal(media.Info, again.Message.Media);
+        Assert.Equal(2, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
+        Assert.Equal(2, (await _aiRouter.ReceiveNAsync(2).ToListAsync()).Count);
+        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+    }
+
     private static async Task<StoredEvent> ReadEvent(ChannelMessageQueue events)
     {
         using var timeout = new CancellationTokenSource(AskTimeout);

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Im.Actors.Storage;
 using Im.Actors.Tests.Support;
 using Im.Contracts;
@@ -276,6 +278,102 @@ public abstract class StoreSpecs(StoreServer server)
         Assert.Equal(["m5", "m6", "m7"], context.Select(m => m.MsgContent));
         Assert.Equal([1L, 2], fromTheStart.Select(m => m.Seq));
         Assert.Empty(await store.RecentMessages("other_group", 5, 5));
+    }
+
+    // ---- images ----
+
+    private static NewMessage ImageMessage(string groupId, string from, MediaInfo media, string? clientMsgId = null) =>
+        new(groupId, from, MessageTypes.Image, media.MediaId, [from], clientMsgId, AiRecordChange.None, media);
+
+    private static Task<MediaResponse> StoreImage(ImStore store, byte[] bytes, string groupId = "group_1") =>
+        store.StoreMedia(groupId, "doctor", MediaTypes.Jpeg, bytes, 48, 64, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+
+    [Fact]
+    public async Task Should_store_an_image_and_give_back_its_record_and_its_bytes()
+    {
+        var store = await WithGroup(NewStore());
+        // Every byte value, in as many bytes as the largest upload may have (5 MiB).
+        byte[] bytes = [.. Enumerable.Range(0, 256).Select(i => (byte)i), .. RandomNumberGenerator.GetBytes(5 * 1024 * 1024 - 256)];
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+        var media = await store.StoreMedia("group_1", "doctor", MediaTypes.Png, bytes, 640, 480, sha256);
+        var other = await StoreImage(store, [1, 2, 3]);
+
+        Assert.Matches("^media_20250127120000_[a-z0-9]{8}$", media.MediaId);
+        Assert.Equal(new MediaResponse(media.MediaId, "group_1", MediaTypes.Png, bytes.Length, 640, 480, sha256, "2025-01-27T12:00:00"), media);
+        Assert.Equal(media, await store.GetMedia(media.MediaId));
+        Assert.Equal(bytes, await store.GetMediaBytes(media.MediaId));
+        Assert.NotEqual(media.MediaId, other.MediaId);
+        Assert.Equal(other, await store.GetMedia(other.MediaId));
+        Assert.Equal([1, 2, 3], await store.GetMediaBytes(other.MediaId));
+        Assert.Equal(new MediaInfo(media.MediaId, MediaTypes.Png, bytes.Length, 640, 480, "/api/media/" + media.MediaId), media.Info);
+    }
+
+    [Fact]
+    public async Task Should_give_no_image_for_an_unknown_media_id()
+    {
+        var store = NewStore();
+
+        Assert.Null(await store.GetMedia("media_unknown"));
+        Assert.Null(await store.GetMediaBytes("media_unknown"));
+    }
+
+    [Fact]
+    public async Task Should_read_an_image_message_back_with_its_media_and_a_text_message_without()
+    {
+        var store = await WithGroup(NewStore());
+        var media = (await StoreImage(store, [1, 2, 3])).Info;
+        var text = (await Append(store, Text("group_1", "doctor", "before"))).Message;
+
+        var image = (await Append(store, ImageMessage("group_1", "doctor", media))).Message;
+
+        var expected = new MessageResponse(image.Id, image.MessageId, "group_1", "doctor", MessageTypes.Image, media.MediaId, 2,
+            "2025-01-27T12:00:00", "2025-01-27T12:00:00", media);
+        Assert.Equal(expected, image);
+        Assert.Equal(expected, await store.GetMessage(image.MessageId));
+        Assert.Equal([expected, text], (await store.ListMessages("group_1", new PageRequest(1, 20))).Messages);
+        Assert.Equal([text, expected], (await store.ListMessagesAfter("group_1", 0, new PageRequest(1, 20))).Messages);
+        Assert.Equal([text, expected], await store.RecentMessages("group_1", 2, 20));
+        Assert.Null(text.Media);
+        Assert.Null((await store.GetMessage(text.MessageId))!.Media);
+    }
+
+    [Fact]
+    public async Task Should_answer_a_repeated_image_send_with_its_media_and_refuse_the_id_for_text()
+    {
+        var store = await WithGroup(NewStore());
+        var media = (await StoreImage(store, [1, 2, 3])).Info;
+        var first = await Append(store, ImageMessage("group_1", "doctor", media, clientMsgId: "c-1"));
+
+        var again = await store.AppendMessage(ImageMessage("group_1", "doctor", media, clientMsgId: "c-1"));
+        // The same content as text is another message: the fingerprint holds the type.
+        var asText = await store.AppendMessage(Text("group_1", "doctor", media.MediaId, clientMsgId: "c-1"));
+
+        Assert.True(again.Value!.Replayed);
+        Assert.Equal(first.Message, again.Value.Message);
+        Assert.Equal(media, again.Value.Message.Media);
+        Assert.Equal(ErrorCodes.IdempotencyConflict, asText.Error?.Code);
+        Assert.Equal(1, (await store.ListMessages("group_1", new PageRequest(1, 20))).Total);
+    }
+
+    [Fact]
+    public async Task Should_publish_an_image_message_with_its_media_and_a_text_message_without()
+    {
+        var store = await WithGroup(NewStore());
+        var media = (await StoreImage(store, [1, 2, 3])).Info;
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+
+        var image = await Append(store, ImageMessage("group_1", "doctor", media));
+        var text = await Append(store, Text("group_1", "doctor", "after"));
+
+        var published = await ReadEvent(events);
+        Assert.Equal(image.Message, published.Message);
+        Assert.Equal(media, published.Message.Media);
+        using var timeout = new CancellationTokenSource(EventWait);
+        var raw = JsonNode.Parse((string)(await events.ReadAsync(timeout.Token)).Message!)!["message"]!.AsObject();
+        Assert.Equal(text.Message.MessageId, (string?)raw["message_id"]);
+        Assert.False(raw.ContainsKey("media"), "a text message's event carries a media object");
+        await events.UnsubscribeAsync();
     }
 
     // ---- AI interaction records ----

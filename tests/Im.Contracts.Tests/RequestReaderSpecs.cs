@@ -598,6 +598,112 @@ public sealed class RequestReaderSpecs
     public void Should_check_the_content_before_the_idempotency_key() =>
         Assert.Equal(ErrorCodes.ContentEmpty, Refused(RequestReader.SendMessage(Object(("group_id", "g"), ("content", " ")), "")).Code);
 
+    // ---- msg_type: TEXT by default, or IMAGE whose content is a media_id ----
+
+    [Theory]
+    [InlineData("""{"group_id":"g","content":"hi"}""", MessageTypes.Text)]
+    [InlineData("""{"group_id":"g","content":"hi","msg_type":null}""", MessageTypes.Text)]
+    [InlineData("""{"group_id":"g","content":"hi","msg_type":"TEXT"}""", MessageTypes.Text)]
+    [InlineData("""{"group_id":"g","content":"media_20250127120000_abcd1234","msg_type":"IMAGE"}""", MessageTypes.Image)]
+    [InlineData("""{"group_id":"g","content":"m","msg_type":"\u0049MAGE"}""", MessageTypes.Image)]
+    public void Should_read_msg_type_as_text_by_default_or_as_given(string body, string expected)
+    {
+        Assert.Equal(expected, Accepted(RequestReader.SendMessage(Parse(body))).MsgType);
+        Assert.Equal(expected, Accepted(RequestReader.SendMessageFrame(Parse(body))).MsgType);
+    }
+
+    [Fact]
+    public void Should_read_an_image_send_whole()
+    {
+        var body = Object(("group_id", "g"), ("content", "media_1"), ("msg_type", "IMAGE"), ("client_msg_id", "c-1"));
+
+        Assert.Equal(new SendMessageRequest("g", "media_1", "c-1", MessageTypes.Image), Accepted(RequestReader.SendMessage(body)));
+        Assert.Equal(new SendMessageRequest("g", "media_1", "c-1", MessageTypes.Image),
+            Accepted(RequestReader.SendMessage(Object(("group_id", "g"), ("content", "media_1"), ("msg_type", "IMAGE")), "c-1")));
+        Assert.Equal(new SendMessageFrame("g", "media_1", "c-1", MessageTypes.Image), Accepted(RequestReader.SendMessageFrame(body)));
+    }
+
+    [Theory]
+    [InlineData("\"AI_REPLY\"")]
+    [InlineData("\"VIDEO\"")]
+    [InlineData("\"image\"")]
+    [InlineData("\"text\"")]
+    [InlineData("\"Image\"")]
+    [InlineData("\"IMAGE \"")]
+    [InlineData("\" TEXT\"")]
+    [InlineData("\"\"")]
+    [InlineData("\"IMAGE\\u0000\"")]
+    [InlineData("\"\\ud800\"")]
+    [InlineData("0")]
+    [InlineData("1")]
+    [InlineData("true")]
+    [InlineData("""["IMAGE"]""")]
+    [InlineData("""{"type":"IMAGE"}""")]
+    public void Should_refuse_a_msg_type_that_is_not_exactly_text_or_image(string msgType)
+    {
+        var body = Parse($$"""{"group_id":"g","content":"hi","msg_type":{{msgType}}}""");
+
+        AssertInvalid(RequestReader.SendMessage(body), "msg_type");
+        AssertInvalid(RequestReader.SendMessageFrame(body), "msg_type");
+    }
+
+    [Theory]
+    [InlineData("m", 1)]
+    [InlineData("m", 64)]
+    [InlineData(Emoji, 64)]
+    [InlineData("张", 64)]
+    public void Should_accept_image_content_of_1_to_64_characters(string character, int length)
+    {
+        var content = Repeat(character, length);
+        var body = Object(("group_id", "g"), ("content", content), ("msg_type", "IMAGE"));
+
+        Assert.Equal(content, Accepted(RequestReader.SendMessage(body)).Content);
+        Assert.Equal(content, Accepted(RequestReader.SendMessageFrame(body)).Content);
+    }
+
+    public static TheoryData<string> NotAMediaId => new()
+    {
+        Repeat("m", 65), Repeat(Emoji, 65), "media\t1", "media\n1", "media\r\n1", "\u202Emedia_1", "media_1\u2066", "media_1\u2069",
+    };
+
+    [Theory]
+    [MemberData(nameof(NotAMediaId))]
+    public void Should_refuse_image_content_that_is_no_id_but_take_it_as_text(string content)
+    {
+        var image = Object(("group_id", "g"), ("content", content), ("msg_type", "IMAGE"));
+        var text = Object(("group_id", "g"), ("content", content), ("msg_type", "TEXT"));
+
+        AssertInvalid(RequestReader.SendMessage(image), "content");
+        AssertInvalid(RequestReader.SendMessageFrame(image), "content");
+        Assert.Equal(content, Accepted(RequestReader.SendMessage(text)).Content);
+        Assert.Equal(content, Accepted(RequestReader.SendMessageFrame(text)).Content);
+    }
+
+    public static TheoryData<string, string, string?> FirstFaultOfASend => new()
+    {
+        // content (1001, 1002) comes before group_id (1003), which comes before msg_type, then the IMAGE content rule.
+        { """{"group_id":"g","msg_type":"IMAGE"}""", ErrorCodes.ContentEmpty, null },
+        { """{"group_id":"g","content":"  ","msg_type":"IMAGE"}""", ErrorCodes.ContentEmpty, null },
+        { """{"group_id":"g","content":"  ","msg_type":"VIDEO"}""", ErrorCodes.ContentEmpty, null },
+        { $$"""{"group_id":"g","content":"{{Repeat("m", 5001)}}","msg_type":"VIDEO"}""", ErrorCodes.ContentTooLong, null },
+        { """{"content":"media_1","msg_type":"VIDEO"}""", ErrorCodes.GroupIdEmpty, null },
+        { $$"""{"group_id":"{{Repeat("g", 65)}}","content":"{{Repeat("m", 65)}}","msg_type":"IMAGE"}""", ErrorCodes.InvalidParameter, "group_id" },
+        { $$"""{"group_id":"g","content":"{{Repeat("m", 65)}}","msg_type":"IMAGE "}""", ErrorCodes.InvalidParameter, "msg_type" },
+        { $$"""{"group_id":"g","content":"{{Repeat("m", 65)}}","msg_type":"IMAGE","client_msg_id":7}""", ErrorCodes.InvalidParameter, "content" },
+        { """{"group_id":"g","content":"media_1","msg_type":"IMAGE","client_msg_id":7}""", ErrorCodes.InvalidParameter, "client_msg_id" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FirstFaultOfASend))]
+    public void Should_name_the_first_fault_of_a_send_in_the_documented_order(string body, string code, string? field)
+    {
+        foreach (var error in new[] { Refused(RequestReader.SendMessage(Parse(body))), Refused(RequestReader.SendMessageFrame(Parse(body))) })
+        {
+            Assert.Equal(code, error.Code);
+            Assert.Equal(field, error.Details?.GetValueOrDefault("field"));
+        }
+    }
+
     // ---- paging: ASCII digits only ----
 
     public static TheoryData<string> NotPlainDigits => new()
