@@ -214,9 +214,9 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     public async Task<MediaResponse> StoreMedia(string groupId, string uploaderId, string contentType, byte[] bytes, int width,
         int height, string sha256)
     {
-        var mediaId = Ids.NewMediaId(Now);
-        var media = new MediaResponse(mediaId, groupId, contentType, bytes.LongLength, width, height, sha256, Ids.FormatTime(Now));
-        await Db.ScriptEvaluateAsync(StoreScripts.StoreMedia, [keys.Media(mediaId), keys.MediaBytes(mediaId)],
+        var now = Now;
+        var media = new MediaResponse(Ids.NewMediaId(now), groupId, contentType, bytes.LongLength, width, height, sha256, Ids.FormatTime(now));
+        await Db.ScriptEvaluateAsync(StoreScripts.StoreMedia, [keys.Media(media.MediaId), keys.MediaBytes(media.MediaId)],
         [
             media.MediaId, media.GroupId, uploaderId, media.ContentType, media.Size, media.Width, media.Height, media.Sha256,
             media.CreatedAt, bytes,
