@@ -74,9 +74,10 @@ public static class MediaApi
                 return file is null ? (null, TooLarge(maxBytes)) : (file, null);
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException)
         {
-            // MultipartReader's answer to a body that is not multipart after all.
+            // MultipartReader's answers to a body that is not multipart after all (IOException), and to part
+            // headers it cannot read: a line without a colon, over 16 headers or 16 KiB of them (InvalidDataException).
             return (null, ApiError.Invalid(FileField, "the multipart body is malformed"));
         }
         return (null, ApiError.Invalid(FileField, "the multipart body has no file field"));
