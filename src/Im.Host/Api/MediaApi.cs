@@ -13,6 +13,9 @@ public static class MediaApi
     private const int MultipartOverhead = 64 * 1024;
     private const string FileField = "file";
 
+    // RFC 2046 5.1.1, and ASP.NET's own form reader (FormOptions.MultipartBoundaryLengthLimit).
+    private const int MaxBoundaryLength = 70;
+
     public static void MapMediaApi(this IEndpointRouteBuilder api)
     {
         var media = api.MapGroup("/media");
@@ -62,6 +65,9 @@ public static class MediaApi
 
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).Value;
         if (string.IsNullOrEmpty(boundary)) return (null, ApiError.Invalid(FileField, "a multipart body needs a boundary"));
+        // MultipartReader takes any length, and throws ArgumentOutOfRangeException on one that does not fit its 16 KiB buffer.
+        if (boundary.Length > MaxBoundaryLength)
+            return (null, ApiError.Invalid(FileField, $"a multipart boundary is at most {MaxBoundaryLength} characters"));
         try
         {
             var reader = new MultipartReader(boundary, new MemoryStream(body));
