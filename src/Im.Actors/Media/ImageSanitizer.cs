@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Im.Contracts;
 using SixLabors.ImageSharp;
@@ -31,7 +32,8 @@ public sealed record SanitizedImage(byte[] Bytes, string ContentType, int Width,
 /// decoder gets as little room as possible: the size is bounded before anything is read, the pixel
 /// count is read from the header (<c>Identify</c>) and bounded before anything is decoded (a
 /// decompression bomb is a tiny file that claims a huge canvas), a GIF is decoded to its first frame
-/// and an animated WebP is refused (frames multiply the pixels), one allocation may not exceed what
+/// and an animated WebP is refused (frames multiply the pixels), a PNG's compressed text is dropped
+/// unread (it inflates without bound: a bomb in the metadata), one allocation may not exceed what
 /// the largest allowed image needs, decoding uses one thread, and whatever the decoder throws is a
 /// 400, not a 500. ImageSharp 2.1 is the last Apache-2.0 line; keep it at its newest 2.1.x.
 /// </remarks>
@@ -80,6 +82,7 @@ public sealed class ImageSanitizer
         // Before Identify: ImageSharp 2.1 throws on an animated WebP's header, which would make it "undecodable".
         if (format == WebpFormat.Instance && IsAnimatedWebp(upload))
             return ApiError.Invalid("file", "animated WebP images are not accepted; send a still image");
+        if (format == PngFormat.Instance) upload = WithoutCompressedText(upload);
         try
         {
             var info = Image.Identify(_configuration, upload, out _);
@@ -127,6 +130,32 @@ public sealed class ImageSanitizer
         metadata.XmpProfile = null;
         metadata.IccProfile = null;
         metadata.IptcProfile = null;
+    }
+
+    /// <summary>
+    /// The PNG without its zTXt and iTXt chunks. The decoder inflates their text whole, with no bound,
+    /// in Identify and again in Load: a 260 KB upload of zeros is 256 MB of text, seconds of CPU while
+    /// every other upload waits, and a 5 MiB one is gigabytes. The text would be thrown away anyway, and
+    /// nothing else (pixels, eXIf orientation) is in those chunks. Anything past a chunk that does not
+    /// fit is kept as it is, for the decoder to refuse.
+    /// </summary>
+    private static byte[] WithoutCompressedText(byte[] png)
+    {
+        const int Signature = 8;
+        const int Framing = 12; // length, type and CRC around a chunk's data
+        using var kept = new MemoryStream(png.Length);
+        kept.Write(png, 0, Signature);
+        var at = Signature;
+        while (png.Length - at >= Framing)
+        {
+            var length = BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(at));
+            if (length > png.Length - at - Framing) break;
+            var type = png.AsSpan(at + 4, 4);
+            if (!type.SequenceEqual("zTXt"u8) && !type.SequenceEqual("iTXt"u8)) kept.Write(png, at, Framing + (int)length);
+            at += Framing + (int)length;
+        }
+        kept.Write(png, at, png.Length - at);
+        return kept.ToArray();
     }
 
     // RIFF....WEBPVP8X, then the extended header's flags; bit 1 says the file holds an animation.
