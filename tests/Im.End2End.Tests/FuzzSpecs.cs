@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Compression;
+using System.IO.Hashing;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
@@ -8,6 +11,13 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Im.Contracts;
 using Im.TestSupport;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Bmp;
+using SixLabors.ImageSharp.Formats.Pbm;
+using SixLabors.ImageSharp.Formats.Tga;
+using SixLabors.ImageSharp.Formats.Tiff;
+using SixLabors.ImageSharp.PixelFormats;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
@@ -18,14 +28,16 @@ namespace Im.End2End.Tests;
 /// gets its documented 4xx, error frame or close code; no 5xx, no second <c>connected</c> frame (a
 /// restarted session), no error-level log line, the host stays up and the keyspace is exactly as
 /// before. Every input is built from a valid request plus at least one fault, so a 2xx is a failure.
-/// The generator is seeded: <c>IM_FUZZ_SEED=n</c> replays a run (the seed is printed, and is in
+/// Images too: uploads broken at each of the service's checks in turn, up to bytes only the decoder
+/// can refuse (sent by members, so they reach it), reads of ids that name no image, and IMAGE sends
+/// whose content is not an image of the group. The generator is seeded: <c>IM_FUZZ_SEED=n</c> replays a run (the seed is printed, and is in
 /// every failure message). The inputs depend on the seed alone, apart from the ids the setup gets
 /// from the server; the order in which concurrent requests arrive does not change them.
 /// </summary>
 [Collection(EndToEnd.Name)]
 public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output) : IClassFixture<FuzzSpecs.FuzzHost>
 {
-    private const int RestInputs = 1400;
+    private const int RestInputs = 2400;
     private const int RestConcurrency = 16;
     private const int MaxFrameBytes = 64 * 1024;
 
@@ -207,7 +219,10 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
     /// <summary>The REST inputs: each family starts from a valid request and breaks it.</summary>
     private sealed class RestFuzz(Gen g, FuzzData d)
     {
+        private const int LargeUploads = 6;
         private static readonly HttpMethod Patch = HttpMethod.Patch;
+        private readonly MediaFuzz _media = new(g, d);
+        private readonly ImageSends _images = new(g, d);
         private int _fresh;
 
         public List<RestCase> Generate(int count)
@@ -232,8 +247,21 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
                 ("Idempotency-Key", 4, IdempotencyFault),
                 ("member rules", 3, MemberRules),
                 ("socket path over HTTP", 2, SocketOverHttp),
+                ("upload: caller", 3, () => _media.Faulty(MediaFuzz.Check.Caller)),
+                ("upload: group_id", 4, () => _media.Faulty(MediaFuzz.Check.GroupId)),
+                ("upload: Content-Type", 5, () => _media.Faulty(MediaFuzz.Check.ContentType)),
+                ("upload: multipart", 12, () => _media.Faulty(MediaFuzz.Check.Multipart)),
+                ("upload: not an image", 8, () => _media.Faulty(MediaFuzz.Check.NotAnImage)),
+                ("upload: unknown group, non-member, unknown user", 8, () => _media.Faulty(MediaFuzz.Check.Access)),
+                ("upload: undecodable, by a member", 16, () => _media.Faulty(MediaFuzz.Check.Decode)),
+                ("upload: 2-3 faults, the first check answers", 8, _media.FaultyInOrder),
+                ("media read", 6, _media.Read),
+                ("media route", 2, _media.Route),
+                ("IMAGE send", 14, ImageSend),
             ];
             var cases = families.Select(f => f.Make() with { Family = f.Family }).ToList();
+            // Each of these moves 5 MiB: a fixed handful, not a share of the draw.
+            cases.AddRange(Enumerable.Range(0, LargeUploads).Select(i => _media.Large(i) with { Family = "upload: at and over 5 MiB" }));
             var total = families.Sum(f => f.Weight);
             while (cases.Count < count)
             {
@@ -555,6 +583,22 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
                 [StatusOf(code)], [code]);
         }
 
+        private RestCase ImageSend()
+        {
+            var sender = g.Chance(80) ? g.Pick([d.Doctor, d.Patient]) : d.Outsider;
+            var usedKey = sender == d.Patient ? FuzzData.PatientKey : FuzzData.DoctorKey;
+            var fault = _images.Make(sender, g.Chance(50) ? Fresh("img-") : null, usedKey, webSocket: false);
+            var headers = new List<(string, string)> { ("X-User-Id", sender) };
+            // The Idempotency-Key header says what the body's client_msg_id would: the answer stays the same.
+            if (fault.EchoedId is { } key && g.Chance(30))
+            {
+                fault.Properties.RemoveAll(p => p.Key == "client_msg_id");
+                headers.Add(("Idempotency-Key", key));
+            }
+            return new RestCase("", HttpMethod.Post, "/api/message/send", [.. headers], Utf8(g.Render(fault.Properties)), "application/json",
+                false, [StatusOf(fault.Code)], [fault.Code]);
+        }
+
         private RestCase SocketOverHttp()
         {
             var user = g.Next(4) switch
@@ -567,6 +611,484 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
             var method = g.Pick([HttpMethod.Get, HttpMethod.Post, HttpMethod.Put, HttpMethod.Delete]);
             return new RestCase("", method, $"/ws/{Esc(user)}", [], null, null, false, [400], [ErrorCodes.InvalidParameter]);
         }
+    }
+
+    /// <summary>
+    /// Image uploads (<c>POST /api/media</c>) and reads. An upload starts as a valid one by a member and
+    /// gets one fault or more, each at one of the checks the service makes, in <see cref="Check"/>'s
+    /// order; the earliest failing check answers. So a fault that only the decoder can see is tried by
+    /// members, and the same bytes from a non-member must be refused before anything is decoded.
+    /// </summary>
+    private sealed class MediaFuzz(Gen g, FuzzData d)
+    {
+        private const int MaxBytes = 5 * 1024 * 1024;
+        private const int MultipartOverhead = 64 * 1024;
+
+        // MultipartReader's own limits (16 KiB of part headers, 16 headers a part, a 16 KiB preamble)
+        // and RFC 2046's 70 characters of boundary.
+        private const int ReaderLimit = 16 * 1024;
+        private const int BoundaryMax = 70;
+
+        /// <summary>The checks of an upload, in the order the service makes them.</summary>
+        public enum Check { Caller, GroupId, ContentType, Multipart, NotAnImage, Access, Decode }
+
+        private sealed record Upload(string? Caller, string Query, byte[] File, bool Multipart, string ImageType, bool Chunked)
+        {
+            /// <summary>The body and its Content-Type, once a fault has replaced those a valid upload would have.</summary>
+            public Func<(byte[] Body, string? ContentType)>? Framing { get; init; }
+        }
+
+        private sealed record Fault(string Code, Func<Upload, Upload> Apply);
+
+        /// <summary>A multipart/form-data body: its parts' header lines and bodies.</summary>
+        private sealed record Form(string Boundary, List<(string Headers, byte[] Body)> Parts, string Preamble, string Epilogue)
+        {
+            public byte[] Bytes()
+            {
+                using var body = new MemoryStream();
+                void Write(string text) => body.Write(Encoding.UTF8.GetBytes(text));
+                if (Preamble.Length > 0) Write(Preamble + "\r\n");
+                foreach (var (headers, content) in Parts)
+                {
+                    Write($"--{Boundary}\r\n{(headers.Length == 0 ? "" : headers + "\r\n")}\r\n");
+                    body.Write(content);
+                    Write("\r\n");
+                }
+                Write($"--{Boundary}--\r\n{Epilogue}");
+                return body.ToArray();
+            }
+
+            /// <summary>Where the file part's bytes end: a body cut there or before has not finished the part.</summary>
+            public int FileEnd()
+            {
+                var file = Parts.FindIndex(p => p.Headers.Contains("name=\"file\"", StringComparison.Ordinal));
+                return (this with { Parts = Parts.Take(file + 1).ToList() }).Bytes().Length - $"\r\n--{Boundary}--\r\n{Epilogue}".Length;
+            }
+        }
+
+        public RestCase Faulty(params Check[] checks)
+        {
+            var upload = Valid();
+            // From the last check to the first, so that an earlier check's fault wins where two touch the same part.
+            var faults = checks.Distinct().OrderDescending().Select(FaultAt).ToList();
+            foreach (var fault in faults) upload = fault.Apply(upload);
+            var (body, contentType) = Frame(upload);
+            var headers = upload.Caller is null ? Array.Empty<(string, string)>() : [("X-User-Id", upload.Caller)];
+            var code = faults[^1].Code;
+            return new RestCase("", HttpMethod.Post, "/api/media?" + upload.Query, headers, body, contentType, upload.Chunked,
+                [StatusOf(code)], [code]);
+        }
+
+        /// <summary>Two or three checks fail; the answer is the first one's.</summary>
+        public RestCase FaultyInOrder()
+        {
+            var checks = Enum.GetValues<Check>().OrderBy(_ => g.Next(100)).Take(g.Between(2, 3)).ToArray();
+            return Faulty(checks);
+        }
+
+        private Upload Valid() => new(
+            g.Pick([d.Doctor, d.Patient]),
+            g.Pick(["", "note=x&", "group_id_x=1&"]) + "group_id=" + Esc(d.Group) + g.Pick(["", "", "&page=1", "&filename=a.jpg"]),
+            g.Pick(Pictures.Valid),
+            g.Chance(50),
+            // The service takes the type from the bytes, so any image/* will do.
+            g.Pick(["image/jpeg", "image/png", "image/webp", "image/gif", "IMAGE/JPEG", "image/x-photo", "image/svg+xml", "image/*",
+                "image/png; charset=binary", "image/heic"]),
+            g.Chance(15));
+
+        private (byte[] Body, string? ContentType) Frame(Upload upload)
+        {
+            if (upload.Framing is { } framing) return framing();
+            if (!upload.Multipart) return (upload.File, upload.ImageType);
+            var form = WellFormed(upload.File);
+            return (form.Bytes(), FormType(form.Boundary));
+        }
+
+        private Fault FaultAt(Check check)
+        {
+            var invalid = ErrorCodes.InvalidParameter;
+            switch (check)
+            {
+                case Check.Caller:
+                    // A header that says nothing is no caller; one too long to be an id is refused as it is read.
+                    var caller = g.Pick<string?>([null, "", " ", g.AsciiId(Limits.IdMax + g.Between(1, 40))]);
+                    return new(ErrorCodes.Unauthorized, u => u with { Caller = caller });
+                case Check.GroupId:
+                    var (query, code) = g.Next(5) switch
+                    {
+                        0 => (g.Pick(["", "page=1", "group=" + Esc(d.Group), "groupId=" + Esc(d.Group), "group_idx=1"]), ErrorCodes.GroupIdEmpty),
+                        1 => (g.Pick(["group_id=", "group_id=&page=1", "note=x&group_id="]), ErrorCodes.GroupIdEmpty),
+                        2 => ("group_id=" + Esc(g.Name(Limits.IdMax + g.Between(1, 40))), invalid),
+                        3 => ("group_id=" + g.Pick(["%00", "%01", "%1F", "%7F", "%C2%85", "%0A", "%09"]) + Esc(d.Group), invalid),
+                        _ => ("group_id=" + Esc(d.Group) + g.Pick(["%E2%80%AE", "%E2%80%AA", "%E2%81%A6", "%E2%81%A9"]), invalid),
+                    };
+                    return new(code, u => u with { Query = query });
+                case Check.ContentType:
+                    var type = g.Pick<string?>(BadTypes);
+                    return new(ErrorCodes.UnsupportedMediaType, u => u with { Framing = () => (Frame(u).Body, type) });
+                case Check.Multipart:
+                    return new(invalid, u => u with { Framing = () => BrokenForm(u.File) });
+                case Check.NotAnImage:
+                    var notAnImage = NotAnImage();
+                    return new(ErrorCodes.UnsupportedMediaType, u => u with { File = notAnImage });
+                case Check.Access:
+                    // Membership is checked before the decoder runs: broken bytes from a non-member get the same answer.
+                    var bytes = g.Chance(30) ? Undecodable() : null;
+                    var unknownGroup = "group_id=" + Esc(g.UnknownId());
+                    var otherGroup = "group_id=" + Esc(d.OtherGroup);
+                    var unknownUser = g.AsciiUnknownId();
+                    var (access, accessCode) = g.Next(6) switch
+                    {
+                        0 => ((Func<Upload, Upload>)(u => u with { Query = unknownGroup }), ErrorCodes.GroupNotFound),
+                        1 => (u => u with { Caller = d.Outsider }, ErrorCodes.NotMember),
+                        2 => (u => u with { Query = otherGroup }, ErrorCodes.NotMember),
+                        3 => (u => u with { Caller = unknownUser }, ErrorCodes.UserNotFound),
+                        4 => (u => u with { Caller = unknownUser, Query = otherGroup }, ErrorCodes.UserNotFound),
+                        _ => (u => u with { Caller = g.Pick([d.Outsider, unknownUser]), Query = unknownGroup }, ErrorCodes.GroupNotFound),
+                    };
+                    return new(accessCode, u => access(u) with { File = bytes ?? u.File });
+                default:
+                    var undecodable = Undecodable();
+                    return new(invalid, u => u with { File = undecodable });
+            }
+        }
+
+        private static readonly string?[] BadTypes =
+        [
+            null, "", "text/plain", "application/json", "application/octet-stream", "application/x-www-form-urlencoded",
+            "multipart/mixed; boundary=b0undary", "multipart/related; boundary=b0undary", "multipart/alternative; boundary=b0undary",
+            "video/mp4", "application/pdf", "text/html", "image", "image/", "imagex/png", "form-data; boundary=b0undary",
+            "multipart/form-datax; boundary=b0undary", "application/image", "text/image", "image/png, text/plain", "x-image/png",
+            "audio/png", "application/jpeg", "multipart; boundary=b0undary",
+        ];
+
+        // ----- multipart bodies
+
+        private string NewBoundary() =>
+            g.Pick(["----WebKitFormBoundary", "--------------------------", "", "Boundary-", "----geckoformboundary"]) + g.Ascii(g.Between(8, 30));
+
+        private string FormType(string boundary) =>
+            g.Pick(["multipart/form-data", "multipart/form-data", "Multipart/Form-Data"]) +
+            (g.Chance(30) ? $"; boundary=\"{boundary}\"" : $"; boundary={boundary}") + (g.Chance(10) ? "; charset=utf-8" : "");
+
+        private string FileHeaders(string name = "name=\"file\"") =>
+            $"Content-Disposition: form-data; {name}" +
+            (g.Chance(70) ? $"; filename=\"{g.Pick(["photo.jpg", "IMG_0001.HEIC", "scan.png", "a", "x.gif", "报告.jpg"])}\"" : "") +
+            (g.Chance(60) ? $"\r\nContent-Type: {g.Pick(["image/jpeg", "image/png", "application/octet-stream", "text/plain"])}" : "");
+
+        private (string Headers, byte[] Body) OtherField() =>
+            ($"Content-Disposition: form-data; name=\"{g.Pick(["note", "caption", "group_id", "client_msg_id", "files", "image"])}\"",
+                Utf8(g.Prose(g.Between(1, 40))));
+
+        private Form WellFormed(byte[] file, string? boundary = null)
+        {
+            var parts = Enumerable.Range(0, g.Chance(30) ? g.Between(1, 2) : 0).Select(_ => OtherField()).ToList();
+            parts.Add((FileHeaders(), file));
+            if (g.Chance(20)) parts.Add(OtherField());
+            return new Form(boundary ?? NewBoundary(), parts, g.Chance(15) ? "This is a multi-part message in MIME format." : "",
+                g.Chance(15) ? "epilogue" : "");
+        }
+
+        private Form WithFileHeaders(Form form, string headers) =>
+            form with { Parts = form.Parts.Select(p => p.Headers.Contains("name=\"file\"", StringComparison.Ordinal) ? (headers, p.Body) : p).ToList() };
+
+        /// <summary>A multipart body the service cannot take a file from: 400 INVALID_PARAMETER.</summary>
+        private (byte[] Body, string? ContentType) BrokenForm(byte[] file)
+        {
+            var form = WellFormed(file);
+            var type = FormType(form.Boundary);
+            switch (g.Next(13))
+            {
+                case 0:
+                    return (form.Bytes(), g.Pick(["multipart/form-data", "multipart/form-data; charset=utf-8", "Multipart/Form-Data",
+                        "multipart/form-data; name=file", $"multipart/form-data; boundary-x={form.Boundary}"]));
+                case 1:
+                    return (form.Bytes(), g.Pick(["multipart/form-data; boundary=\"\"", "multipart/form-data; boundary="]));
+                case 2:
+                    return (form.Bytes(), FormType(NewBoundary()));
+                case 3:
+                {
+                    var name = g.Pick(["name=\"image\"", "name=\"files\"", "name=\"upload\"", "name=\"\"", "name=\"file2\"", "name=\"filex\"",
+                        "name=\"fil\"", "name=\"the file\"", "filename=\"file\"", "name=\"file[]\""]);
+                    return (WithFileHeaders(form, FileHeaders(name)).Bytes(), type);
+                }
+                case 4:
+                    return (WithFileHeaders(form, g.Pick(["", "Content-Type: image/jpeg", "Content-Disposition: ", "Content-Disposition: ;;",
+                        "Content-Disposition: form-data", "X-Name: file"])).Bytes(), type);
+                case 5:
+                    return (form.Bytes()[..g.Between(0, form.FileEnd())], type);
+                case 6:
+                    return (g.Pick([file, Utf8("{\"file\":\"x\"}"), Utf8("file=" + Convert.ToBase64String(file)), Pictures.Png]), type);
+                case 7:
+                    return ([], type);
+                case 8:
+                {
+                    // MultipartReader's answer to these is an InvalidDataException, not an IOException.
+                    var line = g.Pick(["X-Note", "Content-Disposition form-data; name=\"file\"", ": file", "no colon here"]);
+                    return (WithFileHeaders(form, g.Chance(50) ? FileHeaders() + "\r\n" + line : line + "\r\n" + FileHeaders()).Bytes(), type);
+                }
+                case 9:
+                {
+                    var extra = string.Join("\r\n", Enumerable.Range(0, g.Between(17, 40)).Select(i => $"X-Header-{i}: {i}"));
+                    return (WithFileHeaders(form, FileHeaders() + "\r\n" + extra).Bytes(), type);
+                }
+                case 10:
+                    return (WithFileHeaders(form, FileHeaders() + "\r\nX-Pad: " + g.Ascii(ReaderLimit + g.Between(1, 4000))).Bytes(), type);
+                case 11:
+                {
+                    // Beyond RFC 2046's 70 characters; past 16 KiB MultipartReader cannot even hold it.
+                    var boundary = NewBoundary() + g.Ascii(g.Chance(50) ? g.Between(BoundaryMax, 200) : g.Between(ReaderLimit, ReaderLimit + 4000));
+                    return ((form with { Boundary = boundary }).Bytes(), $"multipart/form-data; boundary={boundary}");
+                }
+                default:
+                    return ((form with { Preamble = g.Ascii(ReaderLimit + g.Between(1, 8000)) }).Bytes(), type);
+            }
+        }
+
+        // ----- the bytes
+
+        /// <summary>Not JPEG, PNG, WebP or GIF by its first bytes: 415 before anything else is looked at.</summary>
+        private byte[] NotAnImage()
+        {
+            var image = g.Pick(Pictures.Valid);
+            switch (g.Next(12))
+            {
+                case 0: return TestImages.Text();
+                case 1: return TestImages.Svg();
+                case 2: return [];
+                case 3:
+                    return Utf8(g.Pick([
+                        "<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>", "%PDF-1.7\n1 0 obj\n<<>>\nendobj\n",
+                        "{\"file\":\"photo.jpg\"}", "<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+                        "\uFEFF<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>", "#!/bin/sh\nrm -rf /\n", "GIF", "RIFF", "\u0089PNG",
+                    ]));
+                case 4: return Utf8("data:image/png;base64," + Convert.ToBase64String(Pictures.Png));
+                case 5: return Utf8(Convert.ToBase64String(image));
+                case 6: return g.Pick(Pictures.OtherFormats);
+                case 7: return [g.Pick<byte>([0x20, 0x00, 0x0A, 0xEF]), .. image];
+                case 8:
+                {
+                    // Too few bytes to say what they are.
+                    var (prefix, max) = g.Pick([(Pictures.Jpeg, 10), (Pictures.Png, 7), (Pictures.Gif, 5), (Pictures.Webp, 11)]);
+                    return prefix[..g.Between(1, max)];
+                }
+                case 9: return [0x50, 0x4B, 0x03, 0x04, .. g.Bytes(g.Between(0, 2000))];
+                default:
+                {
+                    // Anything, but no accepted format's first byte.
+                    var bytes = g.Bytes(g.Between(1, 5000));
+                    while (bytes[0] is 0xFF or 0x89 or (byte)'G' or (byte)'R') bytes[0] = (byte)g.Next(256);
+                    return bytes;
+                }
+            }
+        }
+
+        /// <summary>
+        /// A JPEG, PNG, WebP or GIF by its first bytes that no decoder makes an image of. Cuts are made
+        /// before the image data: decoders fill a picture cut inside its data with grey and take it.
+        /// </summary>
+        private byte[] Undecodable()
+        {
+            switch (g.Next(13))
+            {
+                case 0:
+                {
+                    var jpeg = g.Pick([Pictures.Jpeg, Pictures.BigJpeg]);
+                    return jpeg[..g.Between(11, Pictures.ScanStart(jpeg))];
+                }
+                case 1: return TestImages.TruncatedJpeg();
+                case 2: return Pictures.Png[..g.Between(8, Pictures.PngEnd - 1)];
+                case 3: return Pictures.Gif[..g.Between(6, Pictures.GifFirstBlock)];
+                case 4: return Pictures.Webp[..g.Between(12, Pictures.Vp8 + 17)];
+                case 5:
+                {
+                    // A critical chunk whose checksum no longer matches: PNG decoders refuse it.
+                    var png = Pictures.Png.ToArray();
+                    png[g.Chance(30) ? g.Between(16, 32) : g.Between(Pictures.PngIdat, Pictures.PngEnd - 1)] ^= (byte)g.Between(1, 255);
+                    return png;
+                }
+                case 6:
+                {
+                    byte[] magic = g.Pick([[0xFF, 0xD8, 0xFF], Pictures.Png[..8], Pictures.Webp[..12], Pictures.Webp[..16]]);
+                    return [.. magic, .. g.Bytes(g.Between(16, 3000))];
+                }
+                case 7:
+                {
+                    // One format's signature on another's body.
+                    var formats = new[] { (Pictures.Jpeg, 2), (Pictures.Png, 8), (Pictures.Gif, 6), (Pictures.Webp, 12) };
+                    var head = g.Next(4);
+                    var body = (head + g.Between(1, 3)) % 4;
+                    return [.. formats[head].Item1[..formats[head].Item2], .. formats[body].Item1[formats[head].Item2..]];
+                }
+                case 8: return Dimensions(zero: true);
+                case 9: return g.Chance(20) ? TestImages.PngBomb(g.Between(6_325, 30_000)) : Dimensions(zero: false);
+                case 10:
+                {
+                    var webp = Pictures.Webp.ToArray();
+                    webp[Pictures.Vp8x + 8] |= 0x02;
+                    return webp;
+                }
+                case 11:
+                {
+                    // Broken after its text: refused at once only if the text is never inflated.
+                    var bomb = Pictures.TextBomb(g.Chance(50));
+                    var idat = bomb.AsSpan().IndexOf("IDAT"u8) - 4;
+                    var end = bomb.AsSpan().IndexOf("IEND"u8) - 4;
+                    if (g.Chance(50)) return bomb[..g.Between(idat, end - 1)];
+                    bomb[g.Between(idat + 8, end - 1)] ^= (byte)g.Between(1, 255);
+                    return bomb;
+                }
+                default:
+                    // HTML behind a GIF signature: any two printable characters as the screen's width and height make over 67 million pixels.
+                    return Utf8(g.Pick(["GIF89a", "GIF87a"]) + g.Pick(["<script>alert(1)</script>", "/*", "=1;alert(1)//", "<html>"]) +
+                                g.Prose(g.Between(0, 100)).Replace('\n', ' ').Replace('\t', ' ').Replace('\r', ' '));
+            }
+        }
+
+        /// <summary>A valid image whose header says it has no pixels, or over 40 million.</summary>
+        private byte[] Dimensions(bool zero)
+        {
+            (int Width, int Height) Size(int max)
+            {
+                if (zero) return g.Chance(50) ? (0, g.Between(0, max)) : (g.Between(1, max), 0);
+                while (true)
+                {
+                    var (w, h) = (g.Between(1, max), g.Between(1, max));
+                    if ((long)w * h > 40_000_000) return (w, h);
+                }
+            }
+            switch (g.Next(4))
+            {
+                case 0:
+                {
+                    var png = Pictures.Png.ToArray();
+                    var (w, h) = Size(zero ? 100_000 : 1_000_000);
+                    BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(16), w);
+                    BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(20), h);
+                    // With the checksum mended, or not: either way it must not decode.
+                    if (zero || g.Chance(50)) BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), Crc32.HashToUInt32(png.AsSpan(12, 17)));
+                    return png;
+                }
+                case 1:
+                {
+                    var jpeg = Pictures.Jpeg.ToArray();
+                    var (w, h) = Size(ushort.MaxValue);
+                    BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(Pictures.JpegFrame + 5), (ushort)h);
+                    BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(Pictures.JpegFrame + 7), (ushort)w);
+                    return jpeg;
+                }
+                case 2:
+                {
+                    var gif = Pictures.Gif.ToArray();
+                    var (w, h) = Size(ushort.MaxValue);
+                    BinaryPrimitives.WriteUInt16LittleEndian(gif.AsSpan(6), (ushort)w);
+                    BinaryPrimitives.WriteUInt16LittleEndian(gif.AsSpan(8), (ushort)h);
+                    return gif;
+                }
+                default:
+                {
+                    // VP8's frame header: 14 bits of size, 2 of scale. (The VP8X canvas size is not what decoders go by.)
+                    var webp = Pictures.Webp.ToArray();
+                    var (w, h) = Size(0x3FFF);
+                    BinaryPrimitives.WriteUInt16LittleEndian(webp.AsSpan(Pictures.Vp8 + 14), (ushort)(w | (g.Next(4) << 14)));
+                    BinaryPrimitives.WriteUInt16LittleEndian(webp.AsSpan(Pictures.Vp8 + 16), (ushort)(h | (g.Next(4) << 14)));
+                    return webp;
+                }
+            }
+        }
+
+        /// <summary>At and over the size limit: a fixed handful, as every one moves 5 MiB.</summary>
+        public RestCase Large(int which)
+        {
+            var caller = g.Pick([d.Doctor, d.Patient]);
+            var query = "group_id=" + Esc(d.Group);
+            RestCase Post(byte[] body, string contentType, bool chunked, string code) =>
+                new("", HttpMethod.Post, "/api/media?" + query, [("X-User-Id", caller)], body, contentType, chunked, [StatusOf(code)], [code]);
+            byte[] Filler(byte[] head, int size) => [.. head, .. g.Bytes(size - head.Length)];
+            var tooLarge = ErrorCodes.PayloadTooLarge;
+            switch (which % 6)
+            {
+                case 0: return Post(Filler(Pictures.Jpeg[..20], MaxBytes + g.Between(1, 1000)), "image/jpeg", false, tooLarge);
+                case 1: return Post(Filler(Pictures.Png[..8], MaxBytes + g.Between(1, 64 * 1024)), "image/png", true, tooLarge);
+                case 2:
+                {
+                    // The body is within the multipart allowance, its file is not.
+                    var form = WellFormed(Filler(Pictures.Jpeg[..20], MaxBytes + g.Between(1, 1000)));
+                    return Post(form.Bytes(), FormType(form.Boundary), g.Chance(50), tooLarge);
+                }
+                case 3:
+                {
+                    var form = WellFormed(Pictures.Jpeg);
+                    form.Parts.Insert(0, ("Content-Disposition: form-data; name=\"note\"", g.Bytes(MaxBytes + MultipartOverhead + g.Between(1, 1000))));
+                    return Post(form.Bytes(), FormType(form.Boundary), g.Chance(50), tooLarge);
+                }
+                case 4:
+                    // Exactly at the limit is read, and then refused by the decoder.
+                    return Post(Filler(Pictures.Png[..8], MaxBytes), "image/png", g.Chance(50), ErrorCodes.InvalidParameter);
+                default:
+                {
+                    var bytes = g.Bytes(MaxBytes);
+                    bytes[0] = (byte)'x';
+                    var form = WellFormed(bytes);
+                    return Post(form.Bytes(), FormType(form.Boundary), false, ErrorCodes.UnsupportedMediaType);
+                }
+            }
+        }
+
+        // ----- reading
+
+        public RestCase Read()
+        {
+            var (id, code) = g.Next(5) switch
+            {
+                0 => (g.Name(Limits.IdMax + g.Between(1, 60)), ErrorCodes.InvalidParameter),
+                1 => (g.ControlText(prose: false, raw: false, inPath: true).Text, ErrorCodes.InvalidParameter),
+                2 => (g.BidiText(), ErrorCodes.InvalidParameter),
+                3 => (g.UnknownId(inPath: true), ErrorCodes.MediaNotFound),
+                _ => (g.Pick(NearMisses(d)), ErrorCodes.MediaNotFound),
+            };
+            var caller = g.Pick<string?>([null, d.Doctor, d.Patient, d.Outsider]);
+            return new RestCase("", HttpMethod.Get, $"/api/media/{Esc(id)}", caller is null ? [] : [("X-User-Id", caller)], null, null,
+                false, [StatusOf(code)], [code]);
+        }
+
+        /// <summary>Ids that look like the group's image and are not one: an IMAGE send's content or a read must not find them.</summary>
+        public static string[] NearMisses(FuzzData d) =>
+        [
+            d.Media + "x", d.Media[..^1], d.Media.ToUpperInvariant(), d.Media + ":bytes", " " + d.Media, d.Media + "\u200B",
+            d.Media + "%", d.Media + "*", "media_" + d.Media[6..].Replace('2', '3'), d.DoctorMessage, d.Group, d.Doctor, "media_",
+            "media:" + d.Media,
+        ];
+
+        public RestCase Route()
+        {
+            var media = Esc(d.Media);
+            var group = Esc(d.Group);
+            (HttpMethod Method, string Path, string Code)[] routes =
+            [
+                (HttpMethod.Post, $"/api/media/{media}", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Put, $"/api/media/{media}", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Delete, $"/api/media/{media}", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Patch, $"/api/media/{media}", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Head, $"/api/media/{media}", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Get, $"/api/media?group_id={group}", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Put, $"/api/media?group_id={group}", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Delete, "/api/media", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Options, "/api/media", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Post, $"/api/media/upload?group_id={group}", ErrorCodes.MethodNotAllowed),
+                (HttpMethod.Get, $"/api/media/{media}/x", ErrorCodes.NotFound),
+                (HttpMethod.Post, $"/api/media/{media}/bytes?group_id={group}", ErrorCodes.NotFound),
+                (HttpMethod.Get, "/api/medias", ErrorCodes.NotFound),
+                (HttpMethod.Post, $"/api/group/{group}/media", ErrorCodes.NotFound),
+                (HttpMethod.Post, $"/api/media/upload/x?group_id={group}", ErrorCodes.NotFound),
+            ];
+            var (method, path, code) = g.Pick(routes);
+            var body = method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Delete ? null : Pictures.Jpeg;
+            return new RestCase("", method, path, [("X-User-Id", d.Doctor)], body, "image/jpeg", false, [StatusOf(code)], [code],
+                MayHaveNoBody: method == HttpMethod.Head);
+        }
+
+        private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
     }
 
     // ---------------------------------------------------------------- WebSocket
@@ -720,6 +1242,8 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
         private const int BatchSize = 120;
         private const int FloodSize = 260;
         private const int FragmentedBatchSize = 60;
+        private const int ImageBatchSize = 80;
+        private readonly ImageSends _images = new(g, d);
         private int _fresh;
 
         public List<Lane> Plan() =>
@@ -737,6 +1261,7 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
             var steps = new List<WsStep>
             {
                 new("batch", Batch(BatchSize, 15)),
+                new("image", Enumerable.Range(0, ImageBatchSize).Select(_ => Fragment(ImageFrame(name, userId, usedKey), 15)).ToList()),
                 new("invalid UTF-8", [InvalidUtf8()]),
                 new("oversized", [Oversized()]),
                 new("batch", [.. Batch(BatchSize - 1, 15), ExactlyAtTheLimit(name)]),
@@ -837,6 +1362,13 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
                     g.Set(properties, "group_id", g.Lit(g.UnknownId()));
                     return Text("unknown group", g.Render(properties), ErrorCodes.GroupNotFound, id);
             }
+        }
+
+        private WsInput ImageFrame(string lane, string userId, string usedKey)
+        {
+            var fault = _images.Make(userId, g.Chance(80) ? $"ws-{lane}-{++_fresh}" : null, usedKey, webSocket: true);
+            g.Set(fault.Properties, "type", "\"send_message\"");
+            return Text("IMAGE send_message", g.Render(fault.Properties), fault.Code, fault.EchoedId);
         }
 
         /// <summary>Splits a message into 2–6 fragments at random byte offsets, through multi-byte characters too.</summary>
@@ -1250,16 +1782,195 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
         }
     }
 
+    /// <summary>Valid images, built once, and where their headers are, so that faults land where they mean to.</summary>
+    private static class Pictures
+    {
+        public static readonly byte[] Jpeg = TestImages.Jpeg();
+        public static readonly byte[] BigJpeg = TestImages.Jpeg(640, 480);
+        public static readonly byte[] Png = TestImages.Png();
+        public static readonly byte[] Webp = TestImages.Webp();
+        public static readonly byte[] Gif = TestImages.Gif();
+        public static readonly byte[][] Valid = [Jpeg, BigJpeg, Png, Webp, Gif];
+
+        /// <summary>Real images in formats the decoder library knows and the service does not take.</summary>
+        public static readonly byte[][] OtherFormats =
+            [Encode(new BmpEncoder()), Encode(new TiffEncoder()), Encode(new TgaEncoder()), Encode(new PbmEncoder())];
+
+        /// <summary>The JPEG's baseline frame header (SOF0): its height and width follow at +5 and +7.</summary>
+        public static readonly int JpegFrame = Jpeg.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
+
+        /// <summary>Where the PNG's IDAT and IEND chunks start.</summary>
+        public static readonly int PngIdat = Png.AsSpan().IndexOf("IDAT"u8) - 4;
+        public static readonly int PngEnd = Png.AsSpan().IndexOf("IEND"u8) - 4;
+
+        /// <summary>The first block after the GIF's header and global colour table: before it there is no image.</summary>
+        public static readonly int GifFirstBlock = 13 + ((Gif[10] & 0x80) == 0 ? 0 : 3 << ((Gif[10] & 0x07) + 1));
+
+        /// <summary>The WebP's extended header (flags at +8) and its VP8 frame (width and height at +14 and +16).</summary>
+        public static readonly int Vp8x = Webp.AsSpan().IndexOf("VP8X"u8);
+        public static readonly int Vp8 = Webp.AsSpan().IndexOf("VP8 "u8);
+
+        // 256 MB of zeros, deflated: about 260 KB.
+        private static readonly Lazy<byte[]> InflatesTo256MB = new(() =>
+        {
+            using var compressed = new MemoryStream();
+            using (var zlib = new ZLibStream(compressed, CompressionLevel.SmallestSize, leaveOpen: true))
+            {
+                var zeros = new byte[1024 * 1024];
+                for (var i = 0; i < 256; i++) zlib.Write(zeros);
+            }
+            return compressed.ToArray();
+        });
+
+        /// <summary>
+        /// The PNG with 256 MB of text right after its header, compressed in a zTXt or an iTXt chunk:
+        /// a bomb in the metadata, which the pixel count does not see.
+        /// </summary>
+        public static byte[] TextBomb(bool international)
+        {
+            byte[] text = international
+                ? [.. "Comment"u8, 0, 1, 0, 0, 0, .. InflatesTo256MB.Value]
+                : [.. "Comment"u8, 0, 0, .. InflatesTo256MB.Value];
+            var chunk = new byte[12 + text.Length];
+            BinaryPrimitives.WriteInt32BigEndian(chunk, text.Length);
+            (international ? "iTXt"u8 : "zTXt"u8).CopyTo(chunk.AsSpan(4));
+            text.CopyTo(chunk.AsSpan(8));
+            BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8 + text.Length), Crc32.HashToUInt32(chunk.AsSpan(4, 4 + text.Length)));
+            const int AfterHeader = 33;
+            return [.. Png[..AfterHeader], .. chunk, .. Png[AfterHeader..]];
+        }
+
+        /// <summary>Where the JPEG's entropy-coded data begins (SOS): cut before it, nothing decodes.</summary>
+        public static int ScanStart(byte[] jpeg) => jpeg.AsSpan().IndexOf([(byte)0xFF, (byte)0xDA]);
+
+        private static byte[] Encode(IImageEncoder encoder)
+        {
+            using var image = new Image<Rgba32>(16, 12);
+            using var output = new MemoryStream();
+            image.Save(output, encoder);
+            return output.ToArray();
+        }
+    }
+
+    /// <summary>
+    /// IMAGE sends, over REST and WebSocket alike: the group's own image sent by a member, with one
+    /// fault, and what its sender must get. Shape comes before membership, membership before the
+    /// image is looked up, so an outsider gets 2003 where a member learns the image is not the group's.
+    /// </summary>
+    private sealed class ImageSends(Gen g, FuzzData d)
+    {
+        /// <param name="EchoedId">The valid client_msg_id the frame carries, which its error frame must echo.</param>
+        public sealed record Fault(List<(string Key, string Raw)> Properties, string Code, string What, string? EchoedId);
+
+        private static readonly Field[] Fields =
+        [
+            new("group_id", Kind.GroupRef, Limits.IdMax), new("content", Kind.Content, Limits.ContentMax),
+            new("client_msg_id", Kind.ClientMsgId, Limits.ClientMsgIdMax),
+        ];
+
+        private static readonly string[] BadTypes =
+        [
+            "image", "Image", "IMAGE ", " IMAGE", "IMAGE\u200B", "ＩＭＡＧＥ", "IMAGЕ", "IMAGE\u202E", "IMAGES", "IMG", "PHOTO", "text", "TEXT ",
+            "", " ", "VIDEO", "FILE", "AUDIO", MessageTypes.AiReply, "SYSTEM", "IMAGE,TEXT", "TEXT|IMAGE", "image/jpeg", "1", "IMAGE\0",
+        ];
+
+        public Fault Make(string sender, string? clientMsgId, string usedKey, bool webSocket)
+        {
+            var member = sender == d.Doctor || sender == d.Patient;
+            var properties = new List<(string Key, string Raw)>
+            {
+                ("group_id", g.Lit(d.Group)), ("content", g.Lit(d.Media)), ("msg_type", g.Lit(MessageTypes.Image)),
+            };
+            if (clientMsgId is not null) properties.Add(("client_msg_id", g.Lit(clientMsgId)));
+            properties = g.Shuffled(properties);
+            var invalid = ErrorCodes.InvalidParameter;
+            var notMember = ErrorCodes.NotMember;
+            Fault Done(string code, string what, string? echoed = null) => new(properties, code, what, echoed ?? clientMsgId);
+            switch (g.Next(100))
+            {
+                case < 25:
+                {
+                    var fault = g.FieldFault(g.Pick(Fields), properties, webSocket);
+                    var echoes = !fault.BreaksJson && fault.Field != "client_msg_id";
+                    return new(properties, fault.Code, fault.What, echoes ? clientMsgId : null);
+                }
+                case < 40:
+                {
+                    // TEXT content too, not only the image's id: msg_type is wrong whatever it types.
+                    if (g.Chance(40)) g.Set(properties, "content", g.Lit("fuzz " + g.Prose(g.Between(1, 200))));
+                    string raw, what;
+                    var breaks = false;
+                    switch (g.Next(5))
+                    {
+                        case 0:
+                            (raw, what) = (g.WrongType(), "msg_type not a string");
+                            break;
+                        case 1:
+                            (raw, what) = (g.Lit(g.Pick([MessageTypes.Image, MessageTypes.Text]) + g.LoneSurrogates()), "msg_type a lone surrogate");
+                            break;
+                        case 2:
+                            (_, raw, breaks) = g.ControlText(prose: false, raw: g.Chance(30));
+                            what = "msg_type a control character";
+                            break;
+                        default:
+                            (raw, what) = (g.Lit(g.Pick(BadTypes)), "msg_type unknown");
+                            break;
+                    }
+                    g.Set(properties, "msg_type", raw);
+                    return breaks ? new(properties, webSocket ? ErrorCodes.InvalidFrame : invalid, what, null) : Done(invalid, what);
+                }
+                case < 55:
+                {
+                    // An IMAGE's content is an id: what a message may hold and an id may not.
+                    var content = g.Next(4) switch
+                    {
+                        0 => g.Name(Limits.IdMax + g.Between(1, 400)),
+                        1 => g.Chance(50) ? d.Media + g.Pick(["\n", "\t", "\r\n", "\r"]) : g.Pick(["\n", "\t", "\r"]) + d.Media,
+                        2 => d.Media[..g.Between(0, 10)] + g.Pick(["\u202E", "\u2066", "\u202A", "\u2069"]) + d.Media[10..],
+                        _ => "fuzz " + g.Prose(g.Between(Limits.IdMax, 600)),
+                    };
+                    g.Set(properties, "content", g.Lit(content, compact: true));
+                    return Done(invalid, "content not an id");
+                }
+                case < 75:
+                {
+                    var notTheGroups = g.Chance(25) ? g.UnknownId() : g.Pick([.. MediaFuzz.NearMisses(d), d.OtherMedia, MediaInfo.UrlOf(d.Media)]);
+                    g.Set(properties, "content", g.Lit(notTheGroups));
+                    return Done(member ? invalid : notMember, "content not the group's image");
+                }
+                case < 85:
+                    g.Set(properties, "group_id", g.Lit(d.OtherGroup));
+                    if (member)
+                    {
+                        g.Set(properties, "content", g.Lit(g.Pick([d.Media, d.OtherMedia])));
+                        return Done(notMember, "to a group not the sender's");
+                    }
+                    // The outsider's own group, with the other group's image: never the outsider's own image, which is valid there.
+                    g.Set(properties, "content", g.Lit(g.Pick([d.Media, .. MediaFuzz.NearMisses(d)])));
+                    return Done(invalid, "the image of another group");
+                case < 90:
+                    g.Set(properties, "group_id", g.Lit(g.UnknownId()));
+                    return Done(ErrorCodes.GroupNotFound, "to an unknown group");
+                default:
+                    // The image is the group's and the sender a member: only the used key is wrong.
+                    g.Set(properties, "client_msg_id", g.Lit(usedKey));
+                    return Done(member ? ErrorCodes.IdempotencyConflict : notMember, "a used client_msg_id", usedKey);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- the host, its data and its store
 
     /// <summary>The documented status of each error code (README's table).</summary>
     private static int StatusOf(string code) => code switch
     {
-        ErrorCodes.UserNotFound or ErrorCodes.NotMember or ErrorCodes.GroupNotFound or ErrorCodes.MessageNotFound or ErrorCodes.NotFound => 404,
+        ErrorCodes.UserNotFound or ErrorCodes.NotMember or ErrorCodes.GroupNotFound or ErrorCodes.MessageNotFound or ErrorCodes.MediaNotFound
+            or ErrorCodes.NotFound => 404,
         ErrorCodes.Unauthorized => 401,
         ErrorCodes.Forbidden => 403,
         ErrorCodes.MethodNotAllowed => 405,
         ErrorCodes.IdempotencyConflict => 409,
+        ErrorCodes.PayloadTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,
         ErrorCodes.RateLimited => 429,
         _ => 400,
@@ -1268,7 +1979,11 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
     private static string Esc(string id) => Uri.EscapeDataString(id);
 
     /// <summary>The valid data the fuzz aims at, so the checks behind validation run too.</summary>
-    public sealed record FuzzData(string Doctor, string Patient, string Outsider, string Group, string DoctorMessage)
+    /// <param name="Media">An image the doctor uploaded to <paramref name="Group"/>.</param>
+    /// <param name="OtherGroup">The outsider's own group: the outsider is a member there, the doctor and the patient are not.</param>
+    /// <param name="OtherMedia">An image the outsider uploaded to <paramref name="OtherGroup"/>: it exists, but not in <paramref name="Group"/>.</param>
+    public sealed record FuzzData(
+        string Doctor, string Patient, string Outsider, string Group, string DoctorMessage, string Media, string OtherGroup, string OtherMedia)
     {
         public const string DoctorKey = "setup-doctor-1";
         public const string PatientKey = "setup-patient-1";
@@ -1295,7 +2010,10 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
             _store = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
         }
 
-        /// <summary>A doctor and a patient in a group with a message from each (and the AI's reply), and an outsider.</summary>
+        /// <summary>
+        /// A doctor and a patient in a group with a message from each (and the AI's reply) and an image,
+        /// and an outsider with a group and an image of its own.
+        /// </summary>
         public async Task<FuzzData> NewConsultation()
         {
             var api = Host.Api;
@@ -1312,7 +2030,23 @@ public sealed class FuzzSpecs(FuzzSpecs.FuzzHost fuzz, ITestOutputHelper output)
                     (await api.ListAiInteractions(group.GroupId)).Records is [{ Status: AiRecordStatus.Succeeded }]
                     && (await api.ListMessages(group.GroupId)).Total == 3,
                 TimeSpan.FromSeconds(30), "the AI reply to the patient's setup message");
-            return new FuzzData(doctor.UserId, patient.UserId, outsider.UserId, group.GroupId, (string)sent!["message_id"]!);
+            var media = await Upload(group.GroupId, doctor.UserId, TestImages.Jpeg(), "image/jpeg");
+            var otherGroup = await api.CreateGroup(outsider.UserId, "旁观者的群");
+            var otherMedia = await Upload(otherGroup.GroupId, outsider.UserId, TestImages.Png(), "image/png");
+            return new FuzzData(doctor.UserId, patient.UserId, outsider.UserId, group.GroupId, (string)sent!["message_id"]!, media,
+                otherGroup.GroupId, otherMedia);
+        }
+
+        private async Task<string> Upload(string groupId, string uploaderId, byte[] image, string contentType)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/media?group_id={Esc(groupId)}");
+            request.Headers.Add("X-User-Id", uploaderId);
+            request.Content = new ByteArrayContent(image);
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            using var response = await Host.Http.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"setup upload: {(int)response.StatusCode} {text}");
+            return (string)JsonNode.Parse(text)!["media_id"]!;
         }
 
         /// <summary>
