@@ -3,12 +3,14 @@ using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Im.Actors.Ai;
+using Im.Actors.Clustering;
 using Im.Actors.Fanout;
 using Im.Actors.Groups;
 using Im.Actors.Media;
 using Im.Actors.Queries;
 using Im.Actors.Storage;
 using Im.Actors.Users;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Im.Actors;
@@ -51,7 +53,7 @@ public static class ImActorsConfiguration
             new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false, HandOffStopMessage = StopEntity.Instance });
 
     public static AkkaConfigurationBuilder AddNodeActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
-        builder.WithActors((system, registry) =>
+        builder.WithActors((system, registry, resolver) =>
         {
             registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
             registry.Register<MediaActor>(system.ActorOf(MediaActor.Props(services.Store, new ImageSanitizer(services.MediaLimits)), "media"));
@@ -59,6 +61,7 @@ public static class ImActorsConfiguration
             registry.Register<AiRouterActor>(system.ActorOf(
                 AiRouterActor.Props(services.Ai, services.Store, services.AiClient, registry.Get<GroupRegion>(), services.AskTimeout), "ai"));
             system.ActorOf(RecordJanitorActor.Props(services.Store), "ai-records");
+            system.ActorOf(MembershipLogger.Props(resolver.GetService<ILoggerFactory>()), "membership-log");
         });
 
     /// <summary>Address and incarnation: a node restarted on the same port is a different node.</summary>

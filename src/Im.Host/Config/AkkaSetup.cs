@@ -62,6 +62,8 @@ public static class AkkaSetup
             {
                 await Task.WhenAll(regions.Select(region => region.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(3))));
                 readiness.MarkUp();
+                logger.LogInformation("Ready: {Address} serves requests (its shard regions reach their coordinators)",
+                    Cluster.Get(system).SelfAddress);
                 return;
             }
             catch (AskTimeoutException)
@@ -71,19 +73,27 @@ public static class AkkaSetup
         }
     }
 
-    /// <summary>The level <c>Logging:LogLevel:Akka</c> (or the default) gives, in Akka's terms.</summary>
-    private static Akka.Event.LogLevel AkkaLogLevel(IConfiguration configuration) =>
-        Enum.TryParse<LogLevel>(configuration["Logging:LogLevel:Akka"] ?? configuration["Logging:LogLevel:Default"], out var level)
-            ? level switch
-            {
-                LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
-                LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
-                LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
-                _ => Akka.Event.LogLevel.ErrorLevel,
-            }
-            : Akka.Event.LogLevel.InfoLevel;
+    /// <summary>
+    /// Akka drops events below <c>akka.loglevel</c> before any logger sees them, for every source at
+    /// once, and its events reach Microsoft.Extensions.Logging under their class's name
+    /// (<c>Im.Actors.Fanout.FanoutActor</c>, <c>Akka.Cluster.ClusterCoreDaemon</c>). So Akka gets the
+    /// lowest level any category is configured at, and the host's per-category filters decide the rest.
+    /// </summary>
+    private static Akka.Event.LogLevel AkkaLogLevel(IConfiguration configuration)
+    {
+        var levels = configuration.GetSection("Logging:LogLevel").GetChildren()
+            .Select(level => Enum.TryParse<LogLevel>(level.Value, out var parsed) ? parsed : LogLevel.Information)
+            .DefaultIfEmpty(LogLevel.Information);
+        return levels.Min() switch
+        {
+            LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
+            LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
+            LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
+            _ => Akka.Event.LogLevel.ErrorLevel,
+        };
+    }
 
-    public static void AddImAkka(this WebApplicationBuilder builder, ImActorServices services, AkkaNodeOptions node)
+    public static void AddImAkka(this WebApplicationBuilder builder, ImActorServices services, AkkaNodeOptions node, string dataDir)
     {
         var readiness = new ClusterReadiness();
         builder.Services.AddSingleton(readiness);
@@ -93,6 +103,10 @@ public static class AkkaSetup
             if (node.SerializeMessages)
                 akka.AddHocon("akka.actor.serialize-messages = on", HoconAddMode.Prepend);
             akka.AddHocon(SmallClusterTuning, HoconAddMode.Prepend);
+            // Akka.Persistence (loaded with sharding) creates its local snapshot directory even unused;
+            // keep it with the node's other data instead of the working directory.
+            akka.AddHocon($"akka.persistence.snapshot-store.local.dir = \"{Path.Combine(Path.GetFullPath(dataDir), "akka-snapshots").Replace("\\", "/")}\"",
+                HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
                 {
                     // Akka drops events below its own level before the logger factory sees them.

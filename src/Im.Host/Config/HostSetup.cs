@@ -30,21 +30,22 @@ public static class HostSetup
         var node = config.GetSection("Akka").Get<AkkaNodeOptions>() ?? new AkkaNodeOptions();
         builder.Services.AddSingleton(im).AddSingleton(auth).AddSingleton(ai).AddSingleton(node);
 
-        var redis = await ConnectStore(builder, config.GetConnectionString("Redis"), im);
+        var (redis, storeInfo) = await ConnectStore(builder, config.GetConnectionString("Redis"), im);
+        builder.Services.AddSingleton(storeInfo);
         var store = new ImStore(redis, new StoreKeys(redisOptions.KeyPrefix), TimeProvider.System);
         var aiEndpoint = new AiEndpointResolver(ai);
         builder.Services.AddSingleton(redis).AddSingleton(store).AddSingleton(aiEndpoint);
         builder.Services.AddHostedService<AiEndpointResolver.AddressBinder>();
 
         var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout, im.MediaLimits);
-        builder.AddImAkka(services, node);
+        builder.AddImAkka(services, node, im.DataDir);
         builder.Services.AddSingleton<ActorGateway>();
         builder.Services.AddSingleton<SessionStarter>();
         builder.Services.AddSingleton(new SendRateLimiter(im.SendRatePerSecond, im.SendBurst));
         builder.Services.AddSingleton(new ConnectionLimiter(im.MaxConnectionsPerUser));
 
         builder.AddImIdentity(auth);
-        builder.Services.AddHostedService<HeaderModeWarning>();
+        builder.Services.AddHostedService<StartupReport>();
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
         {
             if (im.AllowedOriginList.Count == 0) policy.AllowAnyOrigin();
@@ -57,6 +58,7 @@ public static class HostSetup
 
     public static void MapImHost(this WebApplication app)
     {
+        app.UseRequestLog();
         app.UseImErrorHandling();
         app.UseRouting();
         app.UseCors();
@@ -79,17 +81,20 @@ public static class HostSetup
         if (string.IsNullOrEmpty(app.Services.GetRequiredService<AiSettings>().Endpoint)) app.MapStandInAi();
     }
 
-    private static async Task<IConnectionMultiplexer> ConnectStore(WebApplicationBuilder builder, string? connectionString, ImOptions im)
+    private static async Task<(IConnectionMultiplexer Redis, StoreInfo Store)> ConnectStore(WebApplicationBuilder builder,
+        string? connectionString, ImOptions im)
     {
+        StoreInfo? store = null;
         if (string.IsNullOrEmpty(connectionString))
         {
             var garnet = EmbeddedGarnet.Start(im.DataDir);
             builder.Services.AddSingleton(garnet);
+            store = new StoreInfo("embedded", $"Garnet, data in {Path.GetFullPath(im.DataDir)}");
             connectionString = garnet.ConnectionString;
         }
         var options = ConfigurationOptions.Parse(connectionString);
         // Keep retrying instead of failing start-up; requests answer 503 until the store is back.
         options.AbortOnConnectFail = false;
-        return await ConnectionMultiplexer.ConnectAsync(options);
+        return (await ConnectionMultiplexer.ConnectAsync(options), store ?? new StoreInfo("redis", string.Join(", ", options.EndPoints)));
     }
 }
