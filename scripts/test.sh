@@ -31,6 +31,9 @@ fi
 ensure docker-compose docker-compose
 # openssl: scripts/token.sh signs tokens with it, and the authorization specs use the script.
 ensure openssl openssl
+# chromium: the browser specs open /ops and /docs in it headless, through Playwright for .NET
+# pointed at this binary (Playwright's own browser download is never used).
+ensure chromium chromium
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results=$(mktemp -d)
