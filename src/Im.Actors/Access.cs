@@ -26,6 +26,18 @@ public sealed record Caller(string? UserId, bool IsAdmin, AuthMode Mode)
     public bool HasV02Access => Mode == AuthMode.Header;
 }
 
+/// <summary>What the rule for <c>/metrics</c> and <c>/api/ops/*</c> decides.</summary>
+public enum OpsAccess
+{
+    Allowed,
+
+    /// <summary>401: no credentials, or credentials that prove nothing (a wrong token, an invalid JWT).</summary>
+    Unauthenticated,
+
+    /// <summary>403: a known caller (a user's token, an <c>X-User-Id</c>) who is not an operator.</summary>
+    Forbidden,
+}
+
 /// <summary>
 /// DESIGN.md's authorization table, every rule in one place, as pure functions of the caller and
 /// the facts the deciding actor holds (a group role from the group's single writer or the store).
@@ -75,5 +87,21 @@ public static class Access
         if (caller.IsAdmin)
             return createdBy ?? (Outcome<string>)ApiError.Invalid("created_by", "an admin names the group's creator in created_by");
         return createdBy is null || createdBy == caller.UserId ? caller.UserId! : Errors.Forbidden;
+    }
+
+    /// <summary>
+    /// <c>/metrics</c> and <c>/api/ops/*</c>, in both modes. With <c>Ops__Token</c> set: that token as
+    /// a bearer, or an admin's JWT (Jwt mode). Unset: any caller on loopback (the operator on the
+    /// box, a local Prometheus), or an admin's JWT from anywhere.
+    /// </summary>
+    /// <param name="opsTokenSet">Whether <c>Ops__Token</c> is configured.</param>
+    /// <param name="presentsOpsToken">The request's bearer is that token.</param>
+    /// <param name="isAdmin">The request carries a valid JWT whose scope holds <c>im:admin</c>.</param>
+    /// <param name="isLoopback">The TCP peer is this machine (not what a header claims).</param>
+    /// <param name="isAuthenticated">The request names a caller the host accepted (a valid JWT, or Header mode's <c>X-User-Id</c>).</param>
+    public static OpsAccess MayOperate(bool opsTokenSet, bool presentsOpsToken, bool isAdmin, bool isLoopback, bool isAuthenticated)
+    {
+        if ((opsTokenSet && presentsOpsToken) || isAdmin || (!opsTokenSet && isLoopback)) return OpsAccess.Allowed;
+        return isAuthenticated ? OpsAccess.Forbidden : OpsAccess.Unauthenticated;
     }
 }

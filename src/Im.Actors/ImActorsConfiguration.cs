@@ -28,7 +28,8 @@ public sealed record ImActorServices(
     AiSettings Ai,
     AiClient AiClient,
     TimeSpan AskTimeout,
-    MediaLimits MediaLimits);
+    MediaLimits MediaLimits,
+    ImMetrics Metrics);
 
 /// <summary>Registration next to the actors; the host composes these in one place.</summary>
 public static class ImActorsConfiguration
@@ -40,7 +41,7 @@ public static class ImActorsConfiguration
         builder.WithShardRegion<GroupRegion>("group",
             (system, registry, _) =>
             {
-                var settings = new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter, NodeId(system));
+                var settings = new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter, services.Metrics, NodeId(system));
                 return groupId => GroupActor.Props(groupId, services.Store, registry.Get<AiRouterActor>(), services.AiClient.Endpoint, settings);
             },
             new GroupMessageExtractor(MaxShards),
@@ -57,9 +58,9 @@ public static class ImActorsConfiguration
         {
             registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
             registry.Register<MediaActor>(system.ActorOf(MediaActor.Props(services.Store, new ImageSanitizer(services.MediaLimits)), "media"));
-            registry.Register<FanoutActor>(system.ActorOf(FanoutActor.Props(services.Redis, services.Store.Keys), "fanout"));
+            registry.Register<FanoutActor>(system.ActorOf(FanoutActor.Props(services.Redis, services.Store.Keys, services.Metrics), "fanout"));
             registry.Register<AiRouterActor>(system.ActorOf(
-                AiRouterActor.Props(services.Ai, services.Store, services.AiClient, registry.Get<GroupRegion>(), services.AskTimeout), "ai"));
+                AiRouterActor.Props(services.Ai, services.Store, services.AiClient, registry.Get<GroupRegion>(), services.AskTimeout, services.Metrics), "ai"));
             system.ActorOf(RecordJanitorActor.Props(services.Store), "ai-records");
             system.ActorOf(MembershipLogger.Props(resolver.GetService<ILoggerFactory>()), "membership-log");
         });

@@ -33,6 +33,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     private readonly TestProbe _aiRouter;
     private readonly TestProbe _shard;
     private readonly string _groupId = Ids.NewGroupId(DateTimeOffset.UtcNow);
+    private readonly ImMetrics _metrics = new();
 
     public GroupActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
@@ -45,7 +46,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     private IActorRef StartGroup(string? groupId = null, TimeSpan? passivateAfter = null, ImStore? store = null) =>
         Sys.ActorOf(ShardStandIn.Props(
             GroupActor.Props(groupId ?? _groupId, store ?? _store, _aiRouter.Ref, Endpoint,
-                new GroupActorSettings(AssistantId, passivateAfter ?? TimeSpan.FromMinutes(1))),
+                new GroupActorSettings(AssistantId, passivateAfter ?? TimeSpan.FromMinutes(1), _metrics)),
             _shard.Ref));
 
     private Task<Outcome<T>> Ask<T>(IActorRef group, IRepliedWith<T> command) where T : class =>
@@ -141,6 +142,26 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         var stored = Ok(await replyTo.ExpectMsgAsync<Outcome<SentMessage>>(AskTimeout)).Message;
         await watcher.ExpectTerminatedAsync(entity, AskTimeout);
         Assert.Equal("in flight", (await _store.GetMessage(stored.MessageId))!.MsgContent);
+    }
+
+    [Fact]
+    public async Task Should_count_itself_while_alive_and_the_messages_it_stores_by_type_but_not_replays()
+    {
+        var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
+        var entity = await Sys.ActorSelection(group.Path / "entity").ResolveOne(AskTimeout);
+        Assert.Equal(1, _metrics.GroupActors);
+
+        Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
+        Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
+        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        Ok(await Ask<MessageResponse>(group, new StoreAiReply(_groupId, forward.RecordId, forward.UserMessageId, "请多休息", 1234)));
+
+        Assert.Equal((1, 0, 1), (_metrics.MessagesStored(MessageTypes.Text), _metrics.MessagesStored(MessageTypes.Image),
+            _metrics.MessagesStored(MessageTypes.AiReply)));
+        Watch(entity);
+        group.Tell(StopEntity.Instance);
+        await ExpectTerminatedAsync(entity, AskTimeout);
+        Assert.Equal(0, _metrics.GroupActors);
     }
 
     [Fact]

@@ -25,11 +25,13 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     // Long enough that a slow, shared CI machine does not turn a slow answer into a failure.
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
-    private static readonly SessionSettings Settings = new(TimeSpan.FromSeconds(10));
 
+    private readonly ImMetrics _metrics = new();
     private readonly ImStore _store;
     private readonly TestProbe _groups;
     private readonly TestProbe _fanout;
+
+    private SessionSettings Settings => new(TimeSpan.FromSeconds(10), _metrics);
 
     public SessionActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
@@ -156,6 +158,8 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         Assert.Equal("""{"n":1}""", await socket.NextText());
         Assert.Equal("""{"n":2}""", await socket.NextText());
         await socket.ExpectNoFrame(TimeSpan.Zero);
+        // A push counts once it is queued for the socket; the one that did not fit is not one.
+        Assert.Equal(2, _metrics.Pushes);
     }
 
     // ---- frames from the client ----
@@ -366,12 +370,13 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     [Fact]
     public async Task Should_send_service_unavailable_echoing_client_msg_id_when_the_group_does_not_answer_in_time()
     {
-        var (session, socket) = await Connected(new SessionSettings(TimeSpan.FromMilliseconds(500)));
+        var (session, socket) = await Connected(new SessionSettings(TimeSpan.FromMilliseconds(500), _metrics));
 
         session.Tell(new SessionProtocol.Inbound(SendFrame("hello", "c7")));
         await _groups.ExpectMsgAsync<GroupCommands.SendMessage>(Patience);
 
         IsError(ErrorCodes.ServiceUnavailable, await socket.NextFrame(), "c7");
+        Assert.Equal(1, _metrics.AskTimeouts);
         // Still usable: a timed-out send is the client's to retry, not a reason to drop the connection.
         session.Tell(new SessionProtocol.Inbound("""{"type":"ping"}"""));
         Assert.Equal("pong", Type(await socket.NextFrame()));
@@ -383,7 +388,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     public async Task Should_send_unauthorized_then_close_1008_and_stop_when_the_token_expires()
     {
         var expiresAt = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
-        var (session, socket) = await Connected(new SessionSettings(Settings.AskTimeout, expiresAt));
+        var (session, socket) = await Connected(new SessionSettings(Settings.AskTimeout, _metrics, expiresAt));
         Watch(session);
 
         IsError(ErrorCodes.Unauthorized, await socket.NextFrame());

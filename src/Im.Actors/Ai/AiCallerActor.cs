@@ -19,15 +19,17 @@ public sealed class AiCallerActor : ReceiveActor
     private readonly AiClient _client;
     private readonly IActorRef _groups;
     private readonly TimeSpan _askTimeout;
+    private readonly ImMetrics _metrics;
     private AiCommands.Forward? _current;
 
-    public AiCallerActor(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout)
+    public AiCallerActor(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout, ImMetrics metrics)
     {
         _settings = settings;
         _store = store;
         _client = client;
         _groups = groups;
         _askTimeout = askTimeout;
+        _metrics = metrics;
         Receive<AiCommands.Forward>(Start);
         Receive<Done>(done =>
         {
@@ -38,8 +40,8 @@ public sealed class AiCallerActor : ReceiveActor
         });
     }
 
-    public static Props Props(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout) =>
-        Akka.Actor.Props.Create(() => new AiCallerActor(settings, store, client, groups, askTimeout));
+    public static Props Props(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout, ImMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new AiCallerActor(settings, store, client, groups, askTimeout, metrics));
 
     private void Start(AiCommands.Forward work)
     {
@@ -61,10 +63,12 @@ public sealed class AiCallerActor : ReceiveActor
             switch (result)
             {
                 case AiCallResult.Answered answered:
-                    var stored = await _groups.Ask<Outcome<MessageResponse>>(
-                        new GroupCommands.StoreAiReply(work.GroupId, work.RecordId, work.UserMessageId, answered.Content, answered.DurationMs),
-                        _askTimeout);
-                    if (stored.Error is null) return null;
+                    var stored = await StoreReply(work, answered);
+                    if (stored.Error is null)
+                    {
+                        _metrics.AiCallFinished(ImMetrics.Ok, TimeSpan.FromMilliseconds(answered.DurationMs));
+                        return null;
+                    }
                     errorMessage = $"{ErrorCodes.AiCallFailed}: the reply could not be stored ({stored.Error.Code})";
                     break;
                 case AiCallResult.Failed failed:
@@ -79,8 +83,25 @@ public sealed class AiCallerActor : ReceiveActor
         {
             errorMessage = $"{ErrorCodes.AiCallFailed}: {ex.GetType().Name}";
         }
+        // Counted before the record is closed, so a store that is down does not hide the call's outcome.
+        _metrics.AiCallFinished(errorMessage.Split(':', 2)[0], duration is { } ms ? TimeSpan.FromMilliseconds(ms) : null);
         await _store.FailRecord(work.RecordId, errorMessage, duration);
         return errorMessage;
+    }
+
+    private async Task<Outcome<MessageResponse>> StoreReply(AiCommands.Forward work, AiCallResult.Answered answered)
+    {
+        try
+        {
+            return await _groups.Ask<Outcome<MessageResponse>>(
+                new GroupCommands.StoreAiReply(work.GroupId, work.RecordId, work.UserMessageId, answered.Content, answered.DurationMs),
+                _askTimeout);
+        }
+        catch (AskTimeoutException)
+        {
+            _metrics.AskTimedOut();
+            throw;
+        }
     }
 
     /// <summary>The patient's image, when the triggering message is one and the model may see it (<c>Ai__Vision</c>).</summary>

@@ -19,19 +19,32 @@ public sealed class AiRouterActor : ReceiveActor
     private readonly Queue<AiCommands.Forward> _waiting = new();
     private readonly Stack<IActorRef> _idle = new();
     private readonly Func<IActorRef> _newCaller;
+    private readonly ImMetrics _metrics;
     private int _callers;
 
-    public AiRouterActor(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout)
+    public AiRouterActor(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout, ImMetrics metrics)
     {
         _settings = settings;
         _store = store;
-        _newCaller = () => Context.ActorOf(AiCallerActor.Props(settings, store, client, groups, askTimeout), $"caller-{++_callers}");
-        Receive<AiCommands.Forward>(Enqueue);
-        Receive<AiCallerActor.Finished>(_ => Dispatch(Sender));
+        _metrics = metrics;
+        _newCaller = () => Context.ActorOf(AiCallerActor.Props(settings, store, client, groups, askTimeout, metrics), $"caller-{++_callers}");
+        Receive<AiCommands.Forward>(work =>
+        {
+            Enqueue(work);
+            ReportPool();
+        });
+        Receive<AiCallerActor.Finished>(_ =>
+        {
+            Dispatch(Sender);
+            ReportPool();
+        });
     }
 
-    public static Props Props(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout) =>
-        Akka.Actor.Props.Create(() => new AiRouterActor(settings, store, client, groups, askTimeout));
+    public static Props Props(AiSettings settings, ImStore store, AiClient client, IActorRef groups, TimeSpan askTimeout, ImMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new AiRouterActor(settings, store, client, groups, askTimeout, metrics));
+
+    /// <summary>Every caller not idle is on a call; only this actor sees the whole pool, so it reports it.</summary>
+    private void ReportPool() => _metrics.AiPool(_callers - _idle.Count, _waiting.Count);
 
     private void Enqueue(AiCommands.Forward work)
     {

@@ -31,27 +31,34 @@ public sealed class FanoutActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IConnectionMultiplexer _redis;
     private readonly StoreKeys _keys;
+    private readonly ImMetrics _metrics;
     private readonly Dictionary<string, HashSet<IActorRef>> _sessionsByUser = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _userBySession = new();
     private ChannelMessageQueue? _queue;
     private EventHandler<ConnectionFailedEventArgs>? _onFailed;
     private EventHandler<ConnectionFailedEventArgs>? _onRestored;
 
-    public FanoutActor(IConnectionMultiplexer redis, StoreKeys keys)
+    public FanoutActor(IConnectionMultiplexer redis, StoreKeys keys, ImMetrics metrics)
     {
         _redis = redis;
         _keys = keys;
+        _metrics = metrics;
         Receive<Subscribed>(s => _queue = s.Queue);
         Receive<Status.Failure>(f => _log.Error(f.Cause, "Subscribing to the events channel failed; pushes stop until the host restarts"));
         Receive<FanoutProtocol.Register>(Register);
         Receive<Terminated>(t => Unregister(t.ActorRef));
-        Receive<Published>(p => Deliver(p.Payload));
+        Receive<Published>(p =>
+        {
+            _metrics.FanoutEventReceived();
+            Deliver(p.Payload);
+        });
         Receive<SubscriptionLost>(lost =>
             _log.Warning("Lost the store's events channel ({0}); pushes pause until it reconnects, clients catch up from history", lost.Reason));
         Receive<SubscriptionRestored>(_ => _log.Info("Reconnected to the store's events channel; pushes flow again"));
     }
 
-    public static Props Props(IConnectionMultiplexer redis, StoreKeys keys) => Akka.Actor.Props.Create(() => new FanoutActor(redis, keys));
+    public static Props Props(IConnectionMultiplexer redis, StoreKeys keys, ImMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new FanoutActor(redis, keys, metrics));
 
     protected override void PreStart()
     {

@@ -7,8 +7,9 @@ using static Im.Actors.Groups.GroupCommands;
 
 namespace Im.Actors.Groups;
 
+/// <param name="Metrics">Where the node counts live group actors and stored messages.</param>
 /// <param name="Node">This cluster member's unique address, written into the AI records it opens.</param>
-public sealed record GroupActorSettings(string AssistantUserId, TimeSpan PassivateAfter, string Node = "");
+public sealed record GroupActorSettings(string AssistantUserId, TimeSpan PassivateAfter, ImMetrics Metrics, string Node = "");
 
 /// <summary>
 /// The single writer of one group, behind the shard region. Loads the group and its members when
@@ -41,8 +42,13 @@ public sealed class GroupActor : SingleWriterActor
     public static Props Props(string groupId, ImStore store, IActorRef aiRouter, IAiEndpoint aiEndpoint, GroupActorSettings settings) =>
         Akka.Actor.Props.Create(() => new GroupActor(groupId, store, aiRouter, aiEndpoint, settings));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
+        _settings.Metrics.GroupActorStarted();
         _store.LoadGroup(_groupId).PipeTo(Self, success: snapshot => new Loaded(snapshot), failure: ex => new LoadFailed(ex));
+    }
+
+    protected override void PostStop() => _settings.Metrics.GroupActorStopped();
 
     private void Loading()
     {
@@ -173,6 +179,7 @@ public sealed class GroupActor : SingleWriterActor
                     var (stored, openedRecordId, replayed) = appended.Value!;
                     return new WriteResult(Outcome<SentMessage>.Ok(new SentMessage(stored, replayed)), () =>
                     {
+                        if (!replayed) _settings.Metrics.MessageStored(stored.MsgType);
                         if (openedRecordId is { } recordId)
                             _aiRouter.Tell(new AiCommands.Forward(_groupId, stored.MessageId, stored.Seq, recordId));
                     });
@@ -193,9 +200,11 @@ public sealed class GroupActor : SingleWriterActor
         RunWrite(command, async () =>
         {
             var appended = await _store.AppendMessage(message);
-            return new WriteResult(appended.Error is { } error
-                ? Outcome<MessageResponse>.Fail(error)
-                : Outcome<MessageResponse>.Ok(appended.Value!.Message));
+            if (appended.Error is { } error) return new WriteResult(Outcome<MessageResponse>.Fail(error));
+            return new WriteResult(Outcome<MessageResponse>.Ok(appended.Value!.Message), () =>
+            {
+                if (!appended.Value.Replayed) _settings.Metrics.MessageStored(MessageTypes.AiReply);
+            });
         });
     }
 

@@ -28,8 +28,9 @@ public static class SessionProtocol
 }
 
 /// <param name="AskTimeout">How long a send may wait for its group's answer before the client is told to retry.</param>
+/// <param name="Metrics">Where the node counts pushes and asks that timed out.</param>
 /// <param name="ExpiresAt">When the connection's token expires (Jwt mode): the socket is closed 1008 then.</param>
-public sealed record SessionSettings(TimeSpan AskTimeout, DateTimeOffset? ExpiresAt = null);
+public sealed record SessionSettings(TimeSpan AskTimeout, ImMetrics Metrics, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>
 /// One per WebSocket connection. Checks the user, says <c>connected</c>, registers with the node's
@@ -105,7 +106,10 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
 
     private void Connected()
     {
-        Receive<FanoutProtocol.Push>(push => Enqueue(push.Frame));
+        Receive<FanoutProtocol.Push>(push =>
+        {
+            if (Enqueue(push.Frame)) _settings.Metrics.PushDelivered();
+        });
         Receive<SessionProtocol.Inbound>(inbound => HandleInbound(inbound.Text));
         Receive<SendAnswered>(Answered);
         Receive<TokenExpired>(_ =>
@@ -176,8 +180,12 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
                 new GroupCommands.SendMessage(request.GroupId, _userId, request.Content, request.ClientMsgId, request.MsgType), _settings.AskTimeout)
             .PipeTo(Self,
                 success: outcome => new SendAnswered(request.ClientMsgId, outcome),
-                failure: _ => new SendAnswered(request.ClientMsgId, Outcome<SentMessage>.Fail(ErrorCodes.ServiceUnavailable,
-                    "the message was not confirmed in time; send it again with the same client_msg_id, or check the history")));
+                failure: ex =>
+                {
+                    if (ex is AskTimeoutException) _settings.Metrics.AskTimedOut();
+                    return new SendAnswered(request.ClientMsgId, Outcome<SentMessage>.Fail(ErrorCodes.ServiceUnavailable,
+                        "the message was not confirmed in time; send it again with the same client_msg_id, or check the history"));
+                });
     }
 
     // A stored message is acknowledged by its message_sent push through the fan-out. A repeat of an
@@ -192,12 +200,14 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
 
     private void Send<T>(T frame) => Enqueue(ImJson.Serialize(frame));
 
-    private void Enqueue(string frame)
+    /// <summary>Queues the frame, or disconnects a client too slow to drain its queue; false then.</summary>
+    private bool Enqueue(string frame)
     {
-        if (_output.TryEnqueue(frame)) return;
+        if (_output.TryEnqueue(frame)) return true;
         _log.Warning("Disconnecting a session of {0}: its outbound queue is full", _userId);
         _output.Close(TryAgainLater, "outbound queue full");
         Context.Stop(Self);
+        return false;
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

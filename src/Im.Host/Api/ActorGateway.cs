@@ -18,6 +18,7 @@ public sealed class ActorGateway(
     IRequiredActor<QueryActor> queries,
     IRequiredActor<MediaActor> media,
     ImOptions options,
+    ImMetrics metrics,
     ILogger<ActorGateway> logger)
 {
     public async Task<IResult> AskGroup<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
@@ -53,6 +54,7 @@ public sealed class ActorGateway(
         }
         catch (AskTimeoutException)
         {
+            metrics.AskTimedOut();
             logger.LogWarning("{Message} got no answer within {Timeout}", message.GetType().Name, options.AskTimeout);
             return ApiResults.Unavailable;
         }

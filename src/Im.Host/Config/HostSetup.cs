@@ -37,7 +37,9 @@ public static class HostSetup
         builder.Services.AddSingleton(redis).AddSingleton(store).AddSingleton(aiEndpoint);
         builder.Services.AddHostedService<AiEndpointResolver.AddressBinder>();
 
-        var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout, im.MediaLimits);
+        var metrics = new ImMetrics();
+        builder.AddImTelemetry(metrics);
+        var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout, im.MediaLimits, metrics);
         builder.AddImAkka(services, node, im.DataDir);
         builder.Services.AddSingleton<ActorGateway>();
         builder.Services.AddSingleton<SessionStarter>();
@@ -45,6 +47,7 @@ public static class HostSetup
         builder.Services.AddSingleton(new ConnectionLimiter(im.MaxConnectionsPerUser));
 
         builder.AddImIdentity(auth);
+        builder.AddOpsAuthorization(config.GetSection("Ops").Get<OpsOptions>() ?? new OpsOptions());
         builder.Services.AddHostedService<StartupReport>();
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
         {
@@ -70,6 +73,7 @@ public static class HostSetup
         app.UseAuthorization();
 
         app.MapHealth();
+        app.MapMetrics();
         var api = app.MapGroup("/api").RequireAuthorization(Identity.ApiPolicy);
         api.MapInfoApi();
         api.MapUserApi();

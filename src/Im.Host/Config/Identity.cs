@@ -210,8 +210,10 @@ public sealed class AuthorizationAnswers : IAuthorizationMiddlewareResultHandler
         }
         if (result.Challenged)
         {
-            // The scheme writes the 401: it knows whether a token was missing, bad or expired.
-            await context.ChallengeAsync();
+            // The scheme writes the 401: it knows whether a token was missing, bad or expired. The ops
+            // endpoints take other credentials than the scheme asks for, so they say which themselves.
+            if (OpsAuthorization.IsOpsPolicy(policy)) await OpsAuthorization.Challenge(context);
+            else await context.ChallengeAsync();
             return;
         }
         var reasons = result.AuthorizationFailure?.FailureReasons.Select(r => r.Message).ToList() ?? [];

@@ -78,3 +78,10 @@ public sealed class AkkaNodeOptions
     /// </summary>
     public bool SerializeMessages { get; init; }
 }
+
+/// <summary><c>Ops__*</c>: who may read <c>/metrics</c> and <c>/api/ops/*</c> (see <see cref="OpsAuthorization"/>).</summary>
+public sealed class OpsOptions
+{
+    /// <summary>A bearer token for those endpoints; unset, they answer loopback callers and admins' tokens only.</summary>
+    public string? Token { get; init; }
+}

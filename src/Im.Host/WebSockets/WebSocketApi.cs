@@ -41,6 +41,7 @@ public sealed class SessionStarter(
     SendRateLimiter sendRate,
     ConnectionLimiter connections,
     ImOptions options,
+    ImMetrics metrics,
     IHostApplicationLifetime lifetime,
     ILogger<SessionStarter> logger)
 {
@@ -49,6 +50,7 @@ public sealed class SessionStarter(
 
     public async Task Run(string userId, WebSocket socket, DateTimeOffset? tokenExpiry, CancellationToken aborted)
     {
+        using var open = metrics.WebSocketOpened();
         var output = new WebSocketSessionOutput(options.SessionQueueCapacity);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var pump = PumpThenStopReading(output, socket, stop);
@@ -61,7 +63,7 @@ public sealed class SessionStarter(
             return;
         }
         var session = system.ActorOf(SessionActor.Props(userId, output, store, groups.ActorRef, fanout.ActorRef, sendRate,
-            new SessionSettings(options.AskTimeout, tokenExpiry)));
+            new SessionSettings(options.AskTimeout, metrics, tokenExpiry)));
         // A node that is shutting down says so, so clients reconnect to another node at once
         // instead of waiting for the host's shutdown timeout to cut them off.
         using var goingAway = lifetime.ApplicationStopping.Register(() =>
