@@ -7,6 +7,7 @@ using Im.Actors.Clustering;
 using Im.Actors.Fanout;
 using Im.Actors.Groups;
 using Im.Actors.Media;
+using Im.Actors.Ops;
 using Im.Actors.Queries;
 using Im.Actors.Storage;
 using Im.Actors.Users;
@@ -37,6 +38,9 @@ public static class ImActorsConfiguration
     private const int MaxShards = 100;
     private static readonly TimeSpan PassivateIdleAfter = TimeSpan.FromMinutes(2);
 
+    /// <summary>Well inside the ops page's ask of each member, so a slow region leaves the member's other figures standing.</summary>
+    private static readonly TimeSpan NodeStatsRegionTimeout = TimeSpan.FromSeconds(1);
+
     public static AkkaConfigurationBuilder AddGroupActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
         builder.WithShardRegion<GroupRegion>("group",
             (system, registry, _) =>
@@ -63,6 +67,9 @@ public static class ImActorsConfiguration
                 AiRouterActor.Props(services.Ai, services.Store, services.AiClient, registry.Get<GroupRegion>(), services.AskTimeout, services.Metrics), "ai"));
             system.ActorOf(RecordJanitorActor.Props(services.Store), "ai-records");
             system.ActorOf(MembershipLogger.Props(resolver.GetService<ILoggerFactory>()), "membership-log");
+            registry.Register<NodeStatsActor>(system.ActorOf(
+                NodeStatsActor.Props(services.Metrics, registry.Get<GroupRegion>(), registry.Get<UserRegion>(), NodeStatsRegionTimeout),
+                NodeStatsActor.Name));
         });
 
     /// <summary>Address and incarnation: a node restarted on the same port is a different node.</summary>

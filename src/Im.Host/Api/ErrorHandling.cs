@@ -57,7 +57,8 @@ public static class ErrorHandling
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            if ((path.StartsWithSegments("/api") || path.StartsWithSegments("/ws"))
+            // The ops endpoints describe a node that is not ready too; that is when they are needed.
+            if ((path.StartsWithSegments("/api") || path.StartsWithSegments("/ws")) && !path.StartsWithSegments("/api/ops")
                 && !context.RequestServices.GetRequiredService<ClusterReadiness>().IsUp)
             {
                 context.Response.Headers.RetryAfter = "1";

@@ -74,6 +74,7 @@ public static class HostSetup
 
         app.MapHealth();
         app.MapMetrics();
+        app.MapOpsApi();
         var api = app.MapGroup("/api").RequireAuthorization(Identity.ApiPolicy);
         api.MapInfoApi();
         api.MapUserApi();

@@ -1,0 +1,33 @@
+namespace Im.Contracts;
+
+/// <summary><c>GET /api/ops/cluster</c>: the cluster as this node sees it, each member's figures from that member.</summary>
+/// <param name="AuthMode"><c>header</c> or <c>jwt</c>.</param>
+public sealed record ClusterOpsResponse(string Self, string AuthMode, StoreOpsStatus Store, IReadOnlyList<MemberOpsStatus> Members);
+
+/// <param name="Kind"><c>embedded</c> (Garnet in this process) or <c>redis</c>.</param>
+/// <param name="LatencyMs">A PING's round trip; null when the store did not answer.</param>
+public sealed record StoreOpsStatus(string Kind, bool Reachable, double? LatencyMs);
+
+/// <summary>
+/// One cluster member. Membership (status, roles, up number, reachability) is this node's view of
+/// the cluster; the figures come from the member itself and are null when it did not answer in time.
+/// </summary>
+/// <param name="Status">Akka's member status as Akka names it: <c>Joining</c>, <c>Up</c>, <c>Leaving</c>, <c>Exiting</c>, <c>Down</c>, …</param>
+/// <param name="UpNumber">Order in which members became Up (lower is older); null while joining.</param>
+/// <param name="GroupShards">Group shards hosted by the member.</param>
+/// <param name="Sessions">WebSocket connections open on the member.</param>
+/// <param name="AiBreaker"><c>closed</c>, <c>half-open</c> or <c>open</c>.</param>
+public sealed record MemberOpsStatus(
+    string Address,
+    string Status,
+    IReadOnlyList<string> Roles,
+    int? UpNumber,
+    bool Reachable,
+    bool IsSelf,
+    int? GroupShards,
+    int? GroupEntities,
+    int? UserEntities,
+    int? Sessions,
+    int? AiInFlight,
+    int? AiQueued,
+    string? AiBreaker);
