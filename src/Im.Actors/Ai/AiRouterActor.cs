@@ -63,6 +63,8 @@ public sealed class AiRouterActor : ReceiveActor
         else
         {
             _log.Warning("AI queue full ({0} waiting); failing record {1}", _waiting.Count, work.RecordId);
+            // Counted as its record is closed, so im_ai_calls_total agrees with the records; no call, no duration.
+            _metrics.AiCallFinished(ErrorCodes.AiCallFailed, duration: null);
             _store.FailRecord(work.RecordId, $"{ErrorCodes.AiCallFailed}: AI queue full", null)
                 .PipeTo(Self, success: _ => new Ignored(), failure: _ => new Ignored());
         }
