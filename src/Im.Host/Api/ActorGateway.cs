@@ -5,6 +5,7 @@ using Im.Actors.Media;
 using Im.Actors.Queries;
 using Im.Contracts;
 using Im.Host.Config;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
@@ -21,21 +22,21 @@ public sealed class ActorGateway(
     ImMetrics metrics,
     ILogger<ActorGateway> logger)
 {
-    public async Task<IResult> AskGroup<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
+    public async Task<Results<Ok<T>, ApiErrorResult>> AskGroup<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
         ApiResults.From(await Ask(groups.ActorRef, command, cancellation));
 
     /// <summary>For commands whose reply carries more than the response body (a send's <c>Replayed</c>).</summary>
-    public async Task<IResult> AskGroup<T, TResponse>(IRepliedWith<T> command, Func<T, TResponse> toResponse, CancellationToken cancellation)
-        where T : class
+    public async Task<Results<Ok<TResponse>, ApiErrorResult>> AskGroup<T, TResponse>(IRepliedWith<T> command, Func<T, TResponse> toResponse,
+        CancellationToken cancellation) where T : class
     {
         var outcome = await Ask(groups.ActorRef, command, cancellation);
-        return outcome.Error is { } error ? ApiResults.Error(error) : ApiResults.Ok(toResponse(outcome.Value!));
+        return outcome.Error is { } error ? ApiResults.Error(error) : TypedResults.Ok(toResponse(outcome.Value!));
     }
 
-    public async Task<IResult> AskUser<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
+    public async Task<Results<Ok<T>, ApiErrorResult>> AskUser<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
         ApiResults.From(await Ask(users.ActorRef, command, cancellation));
 
-    public async Task<IResult> Query<T>(IRepliedWith<T> query, CancellationToken cancellation) where T : class =>
+    public async Task<Results<Ok<T>, ApiErrorResult>> Query<T>(IRepliedWith<T> query, CancellationToken cancellation) where T : class =>
         ApiResults.From(await Ask(query, cancellation));
 
     /// <summary>An image upload or read: its outcome itself, since the bytes are not JSON.</summary>

@@ -1,6 +1,7 @@
 using Im.Actors.Queries;
 using Im.Contracts;
 using Im.Host.Config;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
@@ -9,7 +10,7 @@ public static class AiApi
 {
     public static void MapAiApi(this IEndpointRouteBuilder api) => api.MapGet("/ai/interactions", List);
 
-    private static async Task<IResult> List(HttpContext context, ActorGateway actors, CancellationToken cancellation)
+    private static async Task<Results<Ok<AiInteractionListResponse>, ApiErrorResult>> List(HttpContext context, ActorGateway actors, CancellationToken cancellation)
     {
         var query = context.Request.Query;
         var page = RequestReader.GroupPage(query["group_id"], query["page"], query["page_size"]);

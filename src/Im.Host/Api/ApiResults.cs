@@ -1,5 +1,5 @@
-using Im.Actors;
 using Im.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
@@ -22,15 +22,12 @@ public static class ApiResults
         _ => StatusCodes.Status400BadRequest,
     };
 
-    public static IResult Error(ApiError error) =>
-        Results.Json(ErrorResponse.From(error), ImJson.Options, statusCode: StatusFor(error.Code));
+    public static ApiErrorResult Error(ApiError error) => new(error);
 
-    public static IResult Error(string code, string message) => Error(new ApiError(code, message));
+    public static ApiErrorResult Error(string code, string message) => Error(new ApiError(code, message));
 
-    public static IResult Ok<T>(T value) => Results.Json(value, ImJson.Options);
-
-    public static IResult From<T>(Outcome<T> outcome) where T : class =>
-        outcome.Error is { } error ? Error(error) : Ok(outcome.Value!);
+    public static Results<Ok<T>, ApiErrorResult> From<T>(Outcome<T> outcome) where T : class =>
+        outcome.Error is { } error ? Error(error) : TypedResults.Ok(outcome.Value!);
 
     public static readonly ApiError Unavailable = new(ErrorCodes.ServiceUnavailable, "the service is not ready or did not answer in time, try again");
 }

@@ -2,6 +2,7 @@ using Im.Actors.Groups;
 using Im.Actors.Queries;
 using Im.Contracts;
 using Im.Host.Config;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
@@ -18,29 +19,29 @@ public static class GroupApi
         groups.MapDelete("/{group_id}/members/{user_id}", RemoveMember).RequireAuthorization(Identity.CallerPolicy);
     }
 
-    private static Task<IResult> CreateGroup(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static Task<Results<Ok<GroupResponse>, ApiErrorResult>> CreateGroup(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         JsonBody.Handle(context.Request,
             body => RequestReader.CreateGroup(body).Then(request => GroupCommands.CreateGroup.For(request, context.CallerOf())),
             command => actors.AskGroup(command, cancellation), cancellation);
 
-    private static async Task<IResult> GetGroup(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<Results<Ok<GroupResponse>, ApiErrorResult>> GetGroup(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("group_id", group_id) is { } invalid
             ? ApiResults.Error(invalid)
             : await actors.Query(new Queries.GetGroup(group_id, context.CallerOf()), cancellation);
 
-    private static async Task<IResult> AddMember(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<Results<Ok<AddMemberResponse>, ApiErrorResult>> AddMember(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("group_id", group_id) is { } invalid
             ? ApiResults.Error(invalid)
             : await JsonBody.Handle(context.Request, RequestReader.AddMember,
                 body => actors.AskGroup(new GroupCommands.AddMember(group_id, body.UserId, body.UserRole, context.CallerOf()), cancellation),
                 cancellation);
 
-    private static async Task<IResult> GetMembers(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<Results<Ok<MemberListResponse>, ApiErrorResult>> GetMembers(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("group_id", group_id) is { } invalid
             ? ApiResults.Error(invalid)
             : await actors.Query(new Queries.GetMembers(group_id, context.CallerOf()), cancellation);
 
-    private static async Task<IResult> RemoveMember(string group_id, string user_id, HttpContext context, ActorGateway actors,
+    private static async Task<Results<Ok<SuccessResponse>, ApiErrorResult>> RemoveMember(string group_id, string user_id, HttpContext context, ActorGateway actors,
         CancellationToken cancellation) =>
         (RequestReader.CheckId("group_id", group_id) ?? RequestReader.CheckId("user_id", user_id)) is { } invalid
             ? ApiResults.Error(invalid)

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Im.Contracts;
 using Im.Host.Config;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
@@ -11,8 +12,10 @@ public static class InfoApi
         typeof(InfoApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     public static void MapInfoApi(this IEndpointRouteBuilder api) =>
-        api.MapGet("/info", (AuthOptions auth) => ApiResults.Ok(new InfoResponse(
-            auth.AuthMode.ToString().ToLowerInvariant(), Version,
-            // Streamed AI replies are not served yet; the field is there so clients can ask.
-            AiStream: false))).AllowAnonymous();
+        api.MapGet("/info", Get).AllowAnonymous();
+
+    private static Ok<InfoResponse> Get(AuthOptions auth) => TypedResults.Ok(new InfoResponse(
+        auth.AuthMode.ToString().ToLowerInvariant(), Version,
+        // Streamed AI replies are not served yet; the field is there so clients can ask.
+        AiStream: false));
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Unicode;
 using Im.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
@@ -13,7 +14,7 @@ public static class JsonBody
     private const int MaxBytes = 64 * 1024;
     private static readonly ApiError TooLarge = ApiError.Invalid("body", $"the body must be at most {MaxBytes} bytes");
 
-    public static async Task<(JsonDocument? Document, IResult? Error)> Read(HttpRequest request, CancellationToken cancellation)
+    public static async Task<(JsonDocument? Document, ApiErrorResult? Error)> Read(HttpRequest request, CancellationToken cancellation)
     {
         if (!request.HasJsonContentType())
             return (null, ApiResults.Error(ErrorCodes.UnsupportedMediaType, "Content-Type must be application/json"));
@@ -45,8 +46,8 @@ public static class JsonBody
     }
 
     /// <summary>Reads the body and hands the parsed request to <paramref name="handle"/>, or answers the first error.</summary>
-    public static async Task<IResult> Handle<T>(HttpRequest request, Func<JsonElement, Outcome<T>> parse,
-        Func<T, Task<IResult>> handle, CancellationToken cancellation) where T : class
+    public static async Task<Results<Ok<TResponse>, ApiErrorResult>> Handle<T, TResponse>(HttpRequest request, Func<JsonElement, Outcome<T>> parse,
+        Func<T, Task<Results<Ok<TResponse>, ApiErrorResult>>> handle, CancellationToken cancellation) where T : class
     {
         var (document, error) = await Read(request, cancellation);
         if (error is not null) return error;

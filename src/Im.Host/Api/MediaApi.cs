@@ -1,6 +1,7 @@
 using Im.Actors.Media;
 using Im.Contracts;
 using Im.Host.Config;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
@@ -23,7 +24,7 @@ public static class MediaApi
         media.MapGet("/{media_id}", Get);
     }
 
-    private static async Task<IResult> Upload(HttpContext context, ActorGateway actors, ImOptions options, CancellationToken cancellation)
+    private static async Task<Results<Ok<MediaResponse>, ApiErrorResult>> Upload(HttpContext context, ActorGateway actors, ImOptions options, CancellationToken cancellation)
     {
         string? groupId = context.Request.Query["group_id"];
         if (RequestReader.CheckGroupIdQuery(groupId) is { } invalid) return ApiResults.Error(invalid);
@@ -32,7 +33,7 @@ public static class MediaApi
         return ApiResults.From(await actors.AskMedia(new MediaCommands.Upload(groupId!, context.CallerOf(), image!), cancellation));
     }
 
-    private static async Task<IResult> Get(string media_id, HttpContext context, ActorGateway actors, CancellationToken cancellation)
+    private static async Task<Results<FileContentHttpResult, ApiErrorResult>> Get(string media_id, HttpContext context, ActorGateway actors, CancellationToken cancellation)
     {
         if (RequestReader.CheckId("media_id", media_id) is { } invalid) return ApiResults.Error(invalid);
         var outcome = await actors.AskMedia(new MediaCommands.GetMedia(media_id, context.CallerOf()), cancellation);
@@ -43,7 +44,7 @@ public static class MediaApi
         headers.CacheControl = "private, max-age=86400";
         headers.XContentTypeOptions = "nosniff";
         // The bytes never change under a media id, so their hash is a strong ETag; Results.Bytes answers If-None-Match with 304.
-        return Results.Bytes(bytes, media.ContentType, entityTag: new EntityTagHeaderValue($"\"{media.Sha256}\""));
+        return TypedResults.Bytes(bytes, media.ContentType, entityTag: new EntityTagHeaderValue($"\"{media.Sha256}\""));
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Im.Actors.Groups;
 using Im.Actors.Queries;
 using Im.Contracts;
 using Im.Host.Config;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
@@ -18,7 +19,7 @@ public static class MessageApi
         messages.MapGet("/{message_id}", Get);
     }
 
-    private static Task<IResult> Send(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static Task<Results<Ok<MessageResponse>, ApiErrorResult>> Send(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         JsonBody.Handle(context.Request,
             body => RequestReader.SendMessage(body,
                 context.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var key) ? key.ToString() : null),
@@ -27,7 +28,7 @@ public static class MessageApi
                 sent => sent.Message, cancellation),
             cancellation);
 
-    private static async Task<IResult> List(HttpContext context, ActorGateway actors, CancellationToken cancellation)
+    private static async Task<Results<Ok<MessageListResponse>, ApiErrorResult>> List(HttpContext context, ActorGateway actors, CancellationToken cancellation)
     {
         var query = context.Request.Query;
         var page = RequestReader.GroupPage(query["group_id"], query["page"], query["page_size"], query["after_seq"]);
@@ -37,7 +38,7 @@ public static class MessageApi
                 cancellation);
     }
 
-    private static async Task<IResult> Get(string message_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<Results<Ok<MessageResponse>, ApiErrorResult>> Get(string message_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("message_id", message_id) is { } invalid
             ? ApiResults.Error(invalid)
             : await actors.Query(new Queries.GetMessage(message_id, context.CallerOf()), cancellation);

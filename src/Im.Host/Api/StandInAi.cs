@@ -60,7 +60,7 @@ public static class StandInAi
                 @object = "chat.completion",
                 model = "stand-in",
                 choices = new[] { new { index = 0, message = new { role = "assistant", content = answer }, finish_reason = "stop" } },
-            }, ImJson.Options);
+            });
         }
     }
 }

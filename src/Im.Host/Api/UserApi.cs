@@ -2,6 +2,7 @@ using Im.Actors.Queries;
 using Im.Actors.Users;
 using Im.Contracts;
 using Im.Host.Config;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
@@ -16,16 +17,16 @@ public static class UserApi
         users.MapPut("/{user_id}/role", UpdateRole);
     }
 
-    private static Task<IResult> CreateUser(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static Task<Results<Ok<UserResponse>, ApiErrorResult>> CreateUser(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         JsonBody.Handle(context.Request, RequestReader.CreateUser,
             body => actors.AskUser(UserCommands.CreateUser.New(body, context.CallerOf()), cancellation), cancellation);
 
-    private static async Task<IResult> GetUser(string user_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<Results<Ok<UserResponse>, ApiErrorResult>> GetUser(string user_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("user_id", user_id) is { } invalid
             ? ApiResults.Error(invalid)
             : await actors.Query(new Queries.GetUser(user_id, context.CallerOf()), cancellation);
 
-    private static async Task<IResult> UpdateRole(string user_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
+    private static async Task<Results<Ok<UserResponse>, ApiErrorResult>> UpdateRole(string user_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
         RequestReader.CheckId("user_id", user_id) is { } invalid
             ? ApiResults.Error(invalid)
             : await JsonBody.Handle(context.Request, RequestReader.UpdateUserRole,

@@ -1,6 +1,7 @@
 using Im.Actors;
 using Im.Actors.Ai;
 using Im.Actors.Storage;
+using Im.Contracts;
 using Im.Host.Api;
 using Im.Host.Storage;
 using Im.Host.WebSockets;
@@ -57,6 +58,7 @@ public static class HostSetup
         }));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [HealthTags.Ready]);
         builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(json => ImJson.Apply(json.SerializerOptions));
     }
 
     public static void MapImHost(this WebApplication app)
