@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Im.Contracts;
 
 public sealed record AiInteractionResponse(
@@ -7,7 +9,7 @@ public sealed record AiInteractionResponse(
     string UserMessageId,
     string? AiMessageId,
     string AiServiceUrl,
-    int Status,
+    [property: AllowedValues(AiRecordStatus.Pending, AiRecordStatus.Succeeded, AiRecordStatus.Failed)] int Status,
     long? DurationMs,
     string? ErrorMessage,
     string CreatedAt,

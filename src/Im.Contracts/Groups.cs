@@ -1,9 +1,17 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Im.Contracts;
 
 /// <param name="CreatedBy">Jwt mode: an admin names the creator here; anyone else is the creator.</param>
-public sealed record CreateGroupRequest(string GroupName, string? Description, string? CreatedBy = null);
+public sealed record CreateGroupRequest(
+    [property: StringLength(Limits.GroupNameMax, MinimumLength = 1)] string GroupName,
+    [property: StringLength(Limits.DescriptionMax)] string? Description = null,
+    [property: StringLength(Limits.IdMax, MinimumLength = 1)] string? CreatedBy = null);
 
-public sealed record AddMemberRequest(string UserId, string UserRole);
+/// <param name="UserRole">The user's role in this group, which may differ from their system role.</param>
+public sealed record AddMemberRequest(
+    [property: StringLength(Limits.MemberUserIdMax, MinimumLength = 1)] string UserId,
+    [property: AllowedValues(UserRoles.Patient, UserRoles.Doctor, UserRoles.AiAssistant)] string UserRole);
 
 public sealed record GroupResponse(
     long Id,
@@ -25,9 +33,12 @@ public sealed record SuccessResponse(bool Success)
     public static readonly SuccessResponse Done = new(true);
 }
 
-public sealed record MemberResponse(string UserId, string UserRole, string JoinedAt);
+public sealed record MemberResponse(
+    string UserId,
+    [property: AllowedValues(UserRoles.Patient, UserRoles.Doctor, UserRoles.AiAssistant)] string UserRole,
+    string JoinedAt);
 
 public sealed record MemberListResponse(string GroupId, IReadOnlyList<MemberResponse> Members, int Total);
 
 /// <summary><c>GET /api/info</c>: what a client needs to know before it logs in.</summary>
-public sealed record InfoResponse(string AuthMode, string Version, bool AiStream);
+public sealed record InfoResponse([property: AllowedValues("header", "jwt")] string AuthMode, string Version, bool AiStream);

@@ -1,6 +1,11 @@
 namespace Im.Contracts;
 
 /// <summary>Lengths from the spec, counted in Unicode characters (code points), not UTF-16 units.</summary>
+/// <remarks>
+/// The request records repeat them as <c>[StringLength]</c> and <c>[AllowedValues]</c> so the OpenAPI
+/// document states them (JSON Schema's lengths count code points too); <see cref="RequestReader"/> is
+/// what enforces them, with the rules those attributes cannot say.
+/// </remarks>
 public static class Limits
 {
     public const int UsernameMax = 64;

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
 namespace Im.Contracts;
@@ -6,7 +7,7 @@ namespace Im.Contracts;
 public sealed record MediaResponse(
     string MediaId,
     string GroupId,
-    string ContentType,
+    [property: AllowedValues(MediaTypes.Jpeg, MediaTypes.Png, MediaTypes.Webp, MediaTypes.Gif)] string ContentType,
     long Size,
     int Width,
     int Height,
@@ -19,7 +20,13 @@ public sealed record MediaResponse(
 }
 
 /// <summary>The <c>media</c> object of an IMAGE message, in REST messages and frames alike.</summary>
-public sealed record MediaInfo(string MediaId, string ContentType, long Size, int Width, int Height, string Url)
+public sealed record MediaInfo(
+    string MediaId,
+    [property: AllowedValues(MediaTypes.Jpeg, MediaTypes.Png, MediaTypes.Webp, MediaTypes.Gif)] string ContentType,
+    long Size,
+    int Width,
+    int Height,
+    string Url)
 {
     public static string UrlOf(string mediaId) => "/api/media/" + Uri.EscapeDataString(mediaId);
 }

@@ -1,10 +1,15 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
 namespace Im.Contracts;
 
 /// <param name="MsgType"><c>TEXT</c>, or <c>IMAGE</c> with a <c>media_id</c> of the same group as <paramref name="Content"/>.</param>
 /// <param name="ClientMsgId">The sender's idempotency key (body field or <c>Idempotency-Key</c> header).</param>
-public sealed record SendMessageRequest(string GroupId, string Content, string? ClientMsgId = null, string MsgType = MessageTypes.Text)
+public sealed record SendMessageRequest(
+    [property: StringLength(Limits.IdMax, MinimumLength = 1)] string GroupId,
+    [property: StringLength(Limits.ContentMax, MinimumLength = 1)] string Content,
+    [property: StringLength(Limits.ClientMsgIdMax, MinimumLength = 1)] string? ClientMsgId = null,
+    [property: AllowedValues(MessageTypes.Text, MessageTypes.Image)] string MsgType = MessageTypes.Text)
 {
     public override string ToString() =>
         $"SendMessageRequest {{ GroupId = {GroupId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
@@ -20,7 +25,7 @@ public sealed record MessageResponse(
     string MessageId,
     string GroupId,
     string FromUserId,
-    string MsgType,
+    [property: AllowedValues(MessageTypes.Text, MessageTypes.Image, MessageTypes.AiReply)] string MsgType,
     string MsgContent,
     long Seq,
     string CreatedAt,

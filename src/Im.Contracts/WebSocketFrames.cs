@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 
 namespace Im.Contracts;
@@ -15,7 +16,11 @@ public static class FrameTypes
 }
 
 /// <summary>Client → server <c>send_message</c>; <c>client_msg_id</c> is optional and echoed to the sender.</summary>
-public sealed record SendMessageFrame(string GroupId, string Content, string? ClientMsgId, string MsgType = MessageTypes.Text)
+public sealed record SendMessageFrame(
+    [property: StringLength(Limits.IdMax, MinimumLength = 1)] string GroupId,
+    [property: StringLength(Limits.ContentMax, MinimumLength = 1)] string Content,
+    [property: StringLength(Limits.ClientMsgIdMax, MinimumLength = 1)] string? ClientMsgId = null,
+    [property: AllowedValues(MessageTypes.Text, MessageTypes.Image)] string MsgType = MessageTypes.Text)
 {
     public override string ToString() =>
         $"SendMessageFrame {{ GroupId = {GroupId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
@@ -34,6 +39,10 @@ public sealed record PongFrame
 /// <param name="ClientMsgId">Echoed from the frame this answers, when it carried one.</param>
 /// <param name="RetryAfter">Seconds to wait, with <c>RATE_LIMITED</c>.</param>
 public sealed record ErrorFrame(
+    [property: AllowedValues(ErrorCodes.InvalidFrame, ErrorCodes.UnknownType, ErrorCodes.InvalidParameter, ErrorCodes.ContentEmpty,
+        ErrorCodes.ContentTooLong, ErrorCodes.GroupIdEmpty, ErrorCodes.UserNotFound, ErrorCodes.NotMember, ErrorCodes.GroupNotFound,
+        ErrorCodes.IdempotencyConflict, ErrorCodes.RateLimited, ErrorCodes.TooManyConnections, ErrorCodes.Unauthorized,
+        ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError)]
     string Code,
     string Message,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMsgId = null,
@@ -48,7 +57,7 @@ public sealed record MessageSentFrame(
     string MessageId,
     string GroupId,
     string FromUserId,
-    string MsgType,
+    [property: AllowedValues(MessageTypes.Text, MessageTypes.Image)] string MsgType,
     string Content,
     string CreatedAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMsgId,
@@ -66,7 +75,7 @@ public sealed record AiReplyFrame(
     string MessageId,
     string GroupId,
     string FromUserId,
-    string MsgType,
+    [property: AllowedValues(MessageTypes.AiReply)] string MsgType,
     string Content,
     string? UserMessageId,
     string CreatedAt)
