@@ -6,7 +6,7 @@ namespace Im.Host.Api;
 /// The spec's error body as a typed result: <c>{"error":{"code","message","details"}}</c> with the
 /// status <see cref="ApiResults.StatusFor"/> gives its code. Handlers declare it in their
 /// <c>Results&lt;Ok&lt;T&gt;, ApiErrorResult&gt;</c>; which codes an endpoint can answer is declared beside
-/// its mapping with <c>ProducesErrors</c>, because a code is a value,
+/// its mapping with <see cref="ErrorDeclarations.ProducesErrors{TBuilder}"/>, because a code is a value,
 /// not a type.
 /// </summary>
 public sealed class ApiErrorResult(ApiError error) : IResult, IStatusCodeHttpResult, IValueHttpResult<ErrorResponse>, IValueHttpResult,

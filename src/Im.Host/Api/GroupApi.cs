@@ -2,6 +2,7 @@ using Im.Actors.Groups;
 using Im.Actors.Queries;
 using Im.Contracts;
 using Im.Host.Config;
+using Im.Host.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
@@ -11,12 +12,26 @@ public static class GroupApi
 {
     public static void MapGroupApi(this IEndpointRouteBuilder api)
     {
-        var groups = api.MapGroup("/group");
-        groups.MapPost("/create", CreateGroup).RequireAuthorization(Identity.CallerPolicy);
-        groups.MapGet("/{group_id}", GetGroup);
-        groups.MapPost("/{group_id}/members", AddMember);
-        groups.MapGet("/{group_id}/members", GetMembers);
-        groups.MapDelete("/{group_id}/members/{user_id}", RemoveMember).RequireAuthorization(Identity.CallerPolicy);
+        var groups = api.MapGroup("/group").WithTags("Groups");
+        groups.MapPost("/create", CreateGroup).RequireAuthorization(Identity.CallerPolicy)
+            .WithName("CreateGroup").WithSummary("Create a group; the creator joins it as DOCTOR")
+            .AcceptsJson<CreateGroupRequest>().ProducesErrors(ErrorCodes.Forbidden, ErrorCodes.UserNotFound)
+            .WithExample(ApiExamples.CreateGroupRequest, ApiExamples.CreateGroupResponse);
+        groups.MapGet("/{group_id}", GetGroup)
+            .WithName("GetGroup").WithSummary("Get a group")
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.GroupNotFound, ErrorCodes.Forbidden);
+        groups.MapPost("/{group_id}/members", AddMember)
+            .WithName("AddMember").WithSummary("Add a member with a group role")
+            .AcceptsJson<AddMemberRequest>()
+            .ProducesErrors(ErrorCodes.GroupNotFound, ErrorCodes.Forbidden, ErrorCodes.UserNotFound, ErrorCodes.AlreadyMember)
+            .WithExample(ApiExamples.AddMemberRequest, AddMemberResponse.Added);
+        groups.MapGet("/{group_id}/members", GetMembers)
+            .WithName("GetMembers").WithSummary("List a group's members, by joined_at")
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.GroupNotFound, ErrorCodes.Forbidden);
+        groups.MapDelete("/{group_id}/members/{user_id}", RemoveMember).RequireAuthorization(Identity.CallerPolicy)
+            .WithName("RemoveMember").WithSummary("Remove a member (a DOCTOR member or an admin, in both modes)")
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.GroupNotFound, ErrorCodes.Forbidden, ErrorCodes.UserNotFound,
+                ErrorCodes.NotMember);
     }
 
     private static Task<Results<Ok<GroupResponse>, ApiErrorResult>> CreateGroup(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>

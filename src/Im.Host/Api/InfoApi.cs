@@ -12,7 +12,8 @@ public static class InfoApi
         typeof(InfoApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     public static void MapInfoApi(this IEndpointRouteBuilder api) =>
-        api.MapGet("/info", Get).AllowAnonymous();
+        api.MapGet("/info", Get).AllowAnonymous().WithTags("Info")
+            .WithName("GetInfo").WithSummary("How to log in (auth_mode), before having a token");
 
     private static Ok<InfoResponse> Get(AuthOptions auth) => TypedResults.Ok(new InfoResponse(
         auth.AuthMode.ToString().ToLowerInvariant(), Version,

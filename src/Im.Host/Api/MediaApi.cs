@@ -1,9 +1,11 @@
 using Im.Actors.Media;
 using Im.Contracts;
 using Im.Host.Config;
+using Im.Host.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
+using Microsoft.OpenApi;
 
 namespace Im.Host.Api;
 
@@ -19,18 +21,28 @@ public static class MediaApi
 
     public static void MapMediaApi(this IEndpointRouteBuilder api)
     {
-        var media = api.MapGroup("/media");
-        media.MapPost("", Upload).RequireAuthorization(Identity.CallerPolicy).CountsAgainstSendRate();
-        media.MapGet("/{media_id}", Get);
+        var media = api.MapGroup("/media").WithTags("Media");
+        media.MapPost("", Upload).RequireAuthorization(Identity.CallerPolicy).CountsAgainstSendRate()
+            .WithName("UploadImage").WithSummary("Upload an image to a group (a member); it is stored without its metadata")
+            .WithDescription("The type is decided from the bytes: JPEG, PNG, WebP or GIF. Send the returned `media_id` as the "
+                + "`content` of an `IMAGE` message.")
+            .WithQuery(QueryParameter.GroupId)
+            .AddOpenApiOperationTransformer((operation, _, _) => DescribeUpload(operation))
+            .ProducesErrors(ErrorCodes.GroupIdEmpty, ErrorCodes.InvalidParameter, ErrorCodes.PayloadTooLarge, ErrorCodes.UnsupportedMediaType,
+                ErrorCodes.GroupNotFound, ErrorCodes.UserNotFound, ErrorCodes.NotMember);
+        media.MapGet("/{media_id}", Get)
+            .WithName("GetImage").WithSummary("An image's bytes")
+            .AddOpenApiOperationTransformer((operation, _, _) => DescribeImage(operation))
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.MediaNotFound, ErrorCodes.Forbidden);
     }
 
-    private static async Task<Results<Ok<MediaResponse>, ApiErrorResult>> Upload(HttpContext context, ActorGateway actors, ImOptions options, CancellationToken cancellation)
+    private static async Task<Results<Ok<MediaResponse>, ApiErrorResult>> Upload(string? group_id, HttpContext context, ActorGateway actors,
+        ImOptions options, CancellationToken cancellation)
     {
-        string? groupId = context.Request.Query["group_id"];
-        if (RequestReader.CheckGroupIdQuery(groupId) is { } invalid) return ApiResults.Error(invalid);
+        if (RequestReader.CheckGroupIdQuery(group_id) is { } invalid) return ApiResults.Error(invalid);
         var (image, refused) = await ReadImage(context.Request, options.MediaMaxBytes, cancellation);
         if (refused is not null) return ApiResults.Error(refused);
-        return ApiResults.From(await actors.AskMedia(new MediaCommands.Upload(groupId!, context.CallerOf(), image!), cancellation));
+        return ApiResults.From(await actors.AskMedia(new MediaCommands.Upload(group_id!, context.CallerOf(), image!), cancellation));
     }
 
     private static async Task<Results<FileContentHttpResult, ApiErrorResult>> Get(string media_id, HttpContext context, ActorGateway actors, CancellationToken cancellation)
@@ -103,6 +115,51 @@ public static class MediaApi
         }
         return buffer.ToArray();
     }
+
+    // The body is read by hand (ReadImage), so the document learns its two forms here.
+    private static Task DescribeUpload(OpenApiOperation operation)
+    {
+        var content = new Dictionary<string, OpenApiMediaType>
+        {
+            ["multipart/form-data"] = new()
+            {
+                Schema = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { FileField },
+                    Properties = new Dictionary<string, IOpenApiSchema> { [FileField] = Binary() },
+                },
+            },
+        };
+        foreach (var type in ImageTypes) content[type] = new OpenApiMediaType { Schema = Binary() };
+        operation.RequestBody = new OpenApiRequestBody { Required = true, Content = content, Description = "The image, at most Im__MediaMaxBytes (5 MiB by default)." };
+        return Task.CompletedTask;
+    }
+
+    private static Task DescribeImage(OpenApiOperation operation)
+    {
+        operation.Responses ??= [];
+        operation.Responses["200"] = new OpenApiResponse
+        {
+            Description = "The stored image, in the type it was stored as.",
+            Content = ImageTypes.ToDictionary(type => type, _ => new OpenApiMediaType { Schema = Binary() }),
+            Headers = new Dictionary<string, IOpenApiHeader>
+            {
+                ["ETag"] = Header("The image's sha256, quoted: a strong validator for If-None-Match."),
+                ["Cache-Control"] = Header("private, max-age=86400: never a shared cache."),
+                ["X-Content-Type-Options"] = Header("nosniff"),
+            },
+        };
+        operation.Responses["304"] = new OpenApiResponse { Description = "Not Modified: If-None-Match named the image's ETag." };
+        return Task.CompletedTask;
+    }
+
+    private static readonly string[] ImageTypes = [MediaTypes.Jpeg, MediaTypes.Png, MediaTypes.Webp, MediaTypes.Gif];
+
+    private static OpenApiSchema Binary() => new() { Type = JsonSchemaType.String, Format = "binary" };
+
+    private static OpenApiHeader Header(string description) =>
+        new() { Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.String } };
 
     private static ApiError TooLarge(long maxBytes) => new(ErrorCodes.PayloadTooLarge, $"an image may be at most {maxBytes} bytes");
 

@@ -4,7 +4,9 @@ using Akka.Cluster;
 using Im.Actors.Ops;
 using Im.Contracts;
 using Im.Host.Config;
+using Im.Host.OpenApi;
 using Im.Host.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
 using StackExchange.Redis;
 
 namespace Im.Host.Api;
@@ -25,15 +27,17 @@ public static class OpsApi
 
     public static void MapOpsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet(ClusterPath, Cluster).RequireAuthorization(OpsAuthorization.Policy);
+        app.MapGet(ClusterPath, Cluster).RequireAuthorization(OpsAuthorization.Policy).WithTags("Operations")
+            .WithSummary("The cluster's members, each with its own figures, and the store")
+            .ProducesErrors(ErrorCodes.Forbidden, ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError);
         app.MapOpsPage();
     }
 
-    private static async Task<IResult> Cluster(ActorSystem system, AuthOptions auth, IConnectionMultiplexer redis, IServiceProvider services)
+    private static async Task<Ok<ClusterOpsResponse>> Cluster(ActorSystem system, AuthOptions auth, IConnectionMultiplexer redis, IServiceProvider services)
     {
         var members = ClusterOverview.Members(system, MemberTimeout);
         var store = Store(redis, embedded: services.GetService<EmbeddedGarnet>() is not null);
-        return ApiResults.Ok(new ClusterOpsResponse(
+        return TypedResults.Ok(new ClusterOpsResponse(
             Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(),
             auth.AuthMode.ToString().ToLowerInvariant(),
             await store,

@@ -33,7 +33,7 @@ public static class OpsPage
                 headers["Referrer-Policy"] = "no-referrer";
                 headers.CacheControl = "no-cache";
                 return Results.Bytes(bytes, contentType);
-            }).AllowAnonymous();
+            }).AllowAnonymous().ExcludeFromDescription();
         }
     }
 

@@ -12,7 +12,7 @@ public static class SendRate
     /// with WebSocket sends) before its body is read: a flood costs the server no parsing.
     /// </summary>
     public static RouteHandlerBuilder CountsAgainstSendRate(this RouteHandlerBuilder endpoint) =>
-        endpoint.AddEndpointFilter(async (invocation, next) =>
+        endpoint.ProducesErrors(ErrorCodes.RateLimited).AddEndpointFilter(async (invocation, next) =>
         {
             var context = invocation.HttpContext;
             if (context.CallerOf().UserId is { } sender

@@ -16,7 +16,8 @@ public static class StandInAi
 {
     public const string Path = "/dev/ai/v1/chat/completions";
 
-    public static void MapStandInAi(this IEndpointRouteBuilder app) => app.MapPost(Path, Answer);
+    // Not part of the service's contract: a stand-in for an external AI service, so left out of the OpenAPI document.
+    public static void MapStandInAi(this IEndpointRouteBuilder app) => app.MapPost(Path, Answer).ExcludeFromDescription();
 
     /// <summary>The content type and size of the first inline image among a message's parts (<c>data:…;base64,…</c>).</summary>
     private static (string ContentType, long Bytes)? ImageIn(JsonElement parts)

@@ -2,6 +2,7 @@ using Im.Actors.Queries;
 using Im.Actors.Users;
 using Im.Contracts;
 using Im.Host.Config;
+using Im.Host.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
@@ -11,10 +12,17 @@ public static class UserApi
 {
     public static void MapUserApi(this IEndpointRouteBuilder api)
     {
-        var users = api.MapGroup("/user");
-        users.MapPost("/create", CreateUser);
-        users.MapGet("/{user_id}", GetUser);
-        users.MapPut("/{user_id}/role", UpdateRole);
+        var users = api.MapGroup("/user").WithTags("Users");
+        users.MapPost("/create", CreateUser)
+            .WithName("CreateUser").WithSummary("Create a user")
+            .AcceptsJson<CreateUserRequest>().ProducesErrors(ErrorCodes.Forbidden)
+            .WithExample(ApiExamples.CreateUserRequest, ApiExamples.CreateUserResponse);
+        users.MapGet("/{user_id}", GetUser)
+            .WithName("GetUser").WithSummary("Get a user")
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.Forbidden, ErrorCodes.UserNotFound);
+        users.MapPut("/{user_id}/role", UpdateRole)
+            .WithName("UpdateUserRole").WithSummary("Change a user's system role")
+            .AcceptsJson<UpdateUserRoleRequest>().ProducesErrors(ErrorCodes.Forbidden, ErrorCodes.UserNotFound);
     }
 
     private static Task<Results<Ok<UserResponse>, ApiErrorResult>> CreateUser(HttpContext context, ActorGateway actors, CancellationToken cancellation) =>

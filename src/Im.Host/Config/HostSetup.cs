@@ -1,8 +1,10 @@
+using System.Text.Json.Serialization;
 using Im.Actors;
 using Im.Actors.Ai;
 using Im.Actors.Storage;
 using Im.Contracts;
 using Im.Host.Api;
+using Im.Host.OpenApi;
 using Im.Host.Storage;
 using Im.Host.WebSockets;
 using StackExchange.Redis;
@@ -58,7 +60,14 @@ public static class HostSetup
         }));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [HealthTags.Ready]);
         builder.Services.AddProblemDetails();
-        builder.Services.ConfigureHttpJsonOptions(json => ImJson.Apply(json.SerializerOptions));
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            ImJson.Apply(json.SerializerOptions);
+            // These options only write (RequestReader parses bodies), and the Web defaults' leniency for
+            // reading numbers from strings would make the document say every number may be a string.
+            json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+        });
+        builder.Services.AddImOpenApi();
     }
 
     public static void MapImHost(this WebApplication app)
@@ -77,14 +86,18 @@ public static class HostSetup
         app.MapHealth();
         app.MapMetrics();
         app.MapOpsApi();
-        var api = app.MapGroup("/api").RequireAuthorization(Identity.ApiPolicy);
+        app.MapImOpenApi();
+        // Every /api and /ws request may meet the readiness gate (503) or an unexpected failure (500).
+        var api = app.MapGroup("/api").RequireAuthorization(Identity.ApiPolicy)
+            .ProducesErrors(ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError);
         api.MapInfoApi();
         api.MapUserApi();
         api.MapGroupApi();
         api.MapMessageApi();
         api.MapMediaApi();
         api.MapAiApi();
-        app.MapGroup("/ws").RequireAuthorization(Identity.ApiPolicy).MapWebSocketApi();
+        app.MapGroup("/ws").RequireAuthorization(Identity.ApiPolicy)
+            .ProducesErrors(ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError).MapWebSocketApi();
         if (string.IsNullOrEmpty(app.Services.GetRequiredService<AiSettings>().Endpoint)) app.MapStandInAi();
     }
 

@@ -10,13 +10,48 @@ using Im.Actors.Storage;
 using Im.Contracts;
 using Im.Host.Api;
 using Im.Host.Config;
+using Im.Host.OpenApi;
+using Microsoft.OpenApi;
 
 namespace Im.Host.WebSockets;
 
 /// <summary>Spec section 4: <c>ws://host/ws/{user_id}</c>.</summary>
 public static class WebSocketApi
 {
-    public static void MapWebSocketApi(this IEndpointRouteBuilder ws) => ws.Map("/{user_id}", Connect);
+    // Every method reaches the handler, so a request that is no upgrade gets the spec's 400 (not a 405);
+    // the document describes the handshake, a GET.
+    public static void MapWebSocketApi(this IEndpointRouteBuilder ws) =>
+        ws.Map("/{user_id}", Connect)
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.Forbidden)
+            .DescribedAs(HttpMethod.Get, "WebSocket", Describe);
+
+    private static void Describe(OpenApiOperation operation)
+    {
+        operation.OperationId = "ConnectWebSocket";
+        operation.Summary = "Open the user's WebSocket: pushes of every group the user is in, and sends";
+        operation.Description = $"""
+            A WebSocket handshake (`Upgrade: websocket`). Frames are JSON text: the client sends
+            `{WebSocketFrames.ClientFrame}` frames (`send_message`, `ping`), the server pushes `{WebSocketFrames.ServerFrame}`
+            frames (`connected`, `message_sent`, `ai_reply`, `pong`, `error`); see those schemas in the components.
+            A bad frame gets an `error` frame and the connection stays open. Close codes: 1001 the node is shutting down,
+            1007 not UTF-8, 1008 after an `error` frame (unknown user `2001`, `TOO_MANY_CONNECTIONS`, token expired),
+            1009 a frame over 64 KiB, 1013 the client did not drain its pushes.
+            """;
+        operation.Parameters ??= [];
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = "access_token",
+            In = ParameterLocation.Query,
+            Description = "Jwt mode: the bearer token, for clients (browsers) that cannot set headers on a handshake.",
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+        });
+        operation.Responses ??= [];
+        operation.Responses["101"] = new OpenApiResponse
+        {
+            Description = $"Switching Protocols: the socket is open; the first frame is `connected`. Frames: #/components/schemas/{WebSocketFrames.ClientFrame} "
+                + $"and #/components/schemas/{WebSocketFrames.ServerFrame}.",
+        };
+    }
 
     private static async Task<IResult> Connect(string user_id, HttpContext context, SessionStarter sessions)
     {
