@@ -430,6 +430,7 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
         Assert.DoesNotMatch(@"(https?:)?//[a-zA-Z0-9]", html);
         Assert.Contains("\"withDefaultFonts\":false", html, StringComparison.Ordinal);
         Assert.Contains("\"telemetry\":false", html, StringComparison.Ordinal);
+        Assert.Contains("\"showDeveloperTools\":\"never\"", html, StringComparison.Ordinal);
         foreach (var script in System.Text.RegularExpressions.Regex.Matches(html, "src=\"([^\"]+)\"").Select(m => m.Groups[1].Value))
             Assert.Equal(HttpStatusCode.OK, (await fixture.Host.Http.GetAsync("/docs/" + script)).StatusCode);
         Assert.DoesNotContain("/dev/ai", fixture.Contract.Paths.Select(p => p.Key), StringComparer.Ordinal);

@@ -25,7 +25,8 @@ public static class OpenApiSetup
         app.MapOpenApi(DocumentRoute);
         // Scalar serves its own bundled script from this host. Nothing may reach outside it: the service
         // may run with no network, and a page about patients' data calls no third party. So no fonts
-        // from a CDN, no telemetry, no AI agent and no MCP integration.
+        // from a CDN, no telemetry, no AI agent, no MCP integration, and no developer toolbar (whose
+        // Share and Generate SDK send the document to Scalar's cloud).
         app.MapScalarApiReference(DocsRoute, scalar => scalar
             .WithTitle("ImAkka API")
             .WithOpenApiRoutePattern(DocumentRoute)
@@ -34,6 +35,7 @@ public static class OpenApiSetup
             .DisableTelemetry()
             .DisableAgent()
             .DisableMcp()
+            .HideDeveloperTools()
             .AddPreferredSecuritySchemes(SecurityRequirements.UserIdHeader));
     }
 }
