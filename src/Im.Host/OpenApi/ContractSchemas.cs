@@ -9,9 +9,14 @@ namespace Im.Host.OpenApi;
 /// <summary>
 /// What the contract records say beyond their types: <c>[AllowedValues]</c> becomes an enum (ASP.NET
 /// maps the length attributes itself, not this one), and a property written only when it has a value
-/// (<c>JsonIgnore(WhenWritingNull)</c>, such as <c>media</c> or a frame's <c>client_msg_id</c>) is
-/// optional and never null, instead of required and nullable.
+/// (<c>JsonIgnore(WhenWritingNull)</c>, such as a frame's <c>client_msg_id</c>) is optional and never
+/// null, instead of required and nullable.
 /// </summary>
+/// <remarks>
+/// Where such a property refers to a component (a REST message's <c>media</c>), ASP.NET adds the null
+/// alternative after the transformers run, so that one stays "optional, or null": looser than the
+/// wire, never wrong about it.
+/// </remarks>
 public sealed class ContractSchemas : IOpenApiSchemaTransformer
 {
     public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
