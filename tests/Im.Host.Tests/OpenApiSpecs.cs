@@ -104,6 +104,7 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
         { "get an image by an over-long id", "GET", $"/api/media/{new string('m', 65)}", null, null, null, 400 },
 
         { "get the info", "GET", "/api/info", null, null, null, 200 },
+        { "read the cluster view from loopback", "GET", "/api/ops/cluster", null, null, null, 200 },
         { "ask for liveness", "GET", "/health/live", null, null, null, 200 },
         { "ask for readiness", "GET", "/health/ready", null, null, null, 200 },
         { "open a socket without an upgrade", "GET", "/ws/{doctor}", null, null, null, 400 },
@@ -120,6 +121,7 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
         ["GET /api/info failure"] = "open to all; only 503 before the node is ready, which is declared",
         ["GET /health/live failure"] = "503 only when unhealthy, which is declared",
         ["GET /health/ready failure"] = "503 only when unhealthy, which is declared",
+        ["GET /api/ops/cluster failure"] = "refused only beyond loopback or without the Ops__Token: OpsAccessSpecs and ObservabilitySpecs",
     };
 
     [Theory]
