@@ -18,6 +18,8 @@ public static class OpsPage
         ("/ops", "index.html", "text/html; charset=utf-8"),
         ("/ops/ops.js", "ops.js", "text/javascript; charset=utf-8"),
         ("/ops/ops.css", "ops.css", "text/css; charset=utf-8"),
+        // Without an icon of its own the browser asks for /favicon.ico, a 404 in its console.
+        ("/ops/favicon.svg", "favicon.svg", "image/svg+xml"),
     ];
 
     public static void MapOpsPage(this IEndpointRouteBuilder app)
