@@ -233,6 +233,8 @@ up() {
       "Akka__PublicHostname=$HOST"
       "Akka__Port=$(akka_port "$i")"
       "Akka__SeedNodes__0=${seeds[0]}"
+      # The node's own files (Akka's snapshot directory) stay with its log, not in the working directory.
+      "Im__DataDir=$STATE/im$i-data"
     )
     [ ${#seeds[@]} -ge 2 ] && env+=("Akka__SeedNodes__1=${seeds[1]}")
     spawn "$STATE/im$i.pid" "$STATE/im$i.log" env "${env[@]}" dotnet "$DLL" --urls "http://$HOST:$port" \
