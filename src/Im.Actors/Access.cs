@@ -74,6 +74,18 @@ public static class Access
     public static bool MayRemoveMember(this Caller caller, string? callerGroupRole) =>
         caller.IsAdmin || callerGroupRole == UserRoles.Doctor;
 
+    /// <summary>
+    /// AI control (retry now; the group's mode and drafts next): members whose group role is DOCTOR, and
+    /// admins. New in this phase, so checked in Header mode too.
+    /// </summary>
+    public static bool MayControlAi(this Caller caller, string? callerGroupRole) =>
+        caller.IsAdmin || callerGroupRole == UserRoles.Doctor;
+
+    /// <summary>Stop an AI reply: what <see cref="MayControlAi"/> allows, and the patient who asked while still a member.</summary>
+    /// <param name="askedBy">Who sent the message the reply answers.</param>
+    public static bool MayStopAiReply(this Caller caller, string? callerGroupRole, string askedBy) =>
+        caller.MayControlAi(callerGroupRole) || (callerGroupRole is not null && caller.UserId == askedBy);
+
     /// <summary>Open <c>/ws/{user_id}</c>: that user only; not even an admin listens in on someone else.</summary>
     public static bool MayOpenSocketOf(this Caller caller, string userId) => caller.HasV02Access || caller.UserId == userId;
 

@@ -17,6 +17,9 @@ public static class Errors
     public static readonly ApiError Forbidden = new(ErrorCodes.Forbidden, "the caller is not allowed to do this");
     public static readonly ApiError IdempotencyConflict = new(ErrorCodes.IdempotencyConflict,
         "this client_msg_id was already used for a different message in this group");
+    public static readonly ApiError RecordNotFound = new(ErrorCodes.RecordNotFound, "AI interaction record not found");
+    public static readonly ApiError AttemptNotOpen = new(ErrorCodes.InvalidState, "this AI reply's attempt is no longer open");
+    public static ApiError InvalidState(string why) => new(ErrorCodes.InvalidState, why);
     public static readonly ApiError StoreUnavailable = new(ErrorCodes.ServiceUnavailable, "the store is unavailable, try again");
     public static readonly ApiError Internal = new(ErrorCodes.InternalError, "internal error");
 

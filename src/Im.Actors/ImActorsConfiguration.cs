@@ -45,8 +45,9 @@ public static class ImActorsConfiguration
         builder.WithShardRegion<GroupRegion>("group",
             (system, registry, _) =>
             {
-                var settings = new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter, services.Metrics, NodeId(system));
-                return groupId => GroupActor.Props(groupId, services.Store, registry.Get<AiRouterActor>(), services.AiClient.Endpoint, settings);
+                var settings = new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter, services.Metrics, NodeId(system),
+                    services.Ai.Model, services.Ai.ContextMessages);
+                return groupId => GroupActor.Props(groupId, services.Store, registry.Get<AiPipelineActor>(), services.AiClient.Endpoint, settings);
             },
             new GroupMessageExtractor(MaxShards),
             new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false, HandOffStopMessage = StopEntity.Instance });
@@ -63,9 +64,11 @@ public static class ImActorsConfiguration
             registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
             registry.Register<MediaActor>(system.ActorOf(MediaActor.Props(services.Store, new ImageSanitizer(services.MediaLimits)), "media"));
             registry.Register<FanoutActor>(system.ActorOf(FanoutActor.Props(services.Redis, services.Store.Keys, services.Metrics), "fanout"));
-            registry.Register<AiRouterActor>(system.ActorOf(
-                AiRouterActor.Props(services.Ai, services.Store, services.AiClient, registry.Get<GroupRegion>(), services.AskTimeout, services.Metrics), "ai"));
-            system.ActorOf(RecordJanitorActor.Props(services.Store), "ai-records");
+            var breaker = new AiCircuitBreaker(services.Ai.BreakerFailures, TimeSpan.FromSeconds(services.Ai.BreakerResetSeconds), TimeProvider.System);
+            registry.Register<AiPipelineActor>(system.ActorOf(
+                AiPipelineActor.Props(AiPipelineSettings.From(services.Ai), services.Store, services.AiClient, breaker, services.Metrics),
+                AiPipelineActor.Name));
+            system.ActorOf(RecordJanitorActor.Props(services.Store, registry.Get<GroupRegion>()), "ai-records");
             system.ActorOf(MembershipLogger.Props(resolver.GetService<ILoggerFactory>()), "membership-log");
             registry.Register<NodeStatsActor>(system.ActorOf(
                 NodeStatsActor.Props(services.Metrics, registry.Get<GroupRegion>(), registry.Get<UserRegion>(), NodeStatsRegionTimeout),

@@ -48,6 +48,7 @@ public sealed class ImMetrics : IDisposable
     private long _groupActors;
     private long _askTimeouts;
     private int _aiCallDurationRecorded;
+    private int _aiBreakerState;
 
     public ImMetrics()
     {
@@ -138,12 +139,10 @@ public sealed class ImMetrics : IDisposable
 
     public long AiQueueLength => Volatile.Read(ref _aiQueued);
 
-    /// <summary>
-    /// Always 0 (closed): there is no circuit breaker yet, and an AI service that is down fails each
-    /// call on its own. The series and the ops field exist now so dashboards need not change when
-    /// the breaker (Ai__BreakerFailures) arrives and sets this.
-    /// </summary>
-    public int AiBreakerState => 0;
+    /// <summary>The node's AI circuit breaker: 0 closed, 1 half-open, 2 open (set by the breaker as it changes).</summary>
+    public int AiBreakerState => Volatile.Read(ref _aiBreakerState);
+
+    public void AiBreakerChanged(int state) => Volatile.Write(ref _aiBreakerState, state);
 
     public string AiBreaker => BreakerStates[AiBreakerState];
 

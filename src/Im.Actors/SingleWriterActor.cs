@@ -15,10 +15,11 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
     public IStash Stash { get; set; } = null!;
 
     /// <summary>
-    /// Starts <paramref name="write"/> and waits for it. Its result is the reply and an optional step
-    /// to run on the actor's own thread before the reply goes out (to update state).
+    /// Starts <paramref name="write"/> and waits for it. Its result is the reply (none for a command
+    /// nobody waits on) and an optional step to run on the actor's own thread before the reply goes
+    /// out (to update state).
     /// </summary>
-    protected void RunWrite(IRefusable command, Func<Task<WriteResult>> write)
+    protected void RunWrite(object command, Func<Task<WriteResult>> write)
     {
         var replyTo = Sender;
         BecomeStacked(Writing);
@@ -33,7 +34,7 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
         {
             UnbecomeStacked();
             finished.Result.Then?.Invoke();
-            finished.ReplyTo.Tell(finished.Result.Reply);
+            if (finished.Result.Reply is { } reply) finished.ReplyTo.Tell(reply);
             Stash.UnstashAll();
         });
         Receive<WriteFailed>(failed =>
@@ -41,10 +42,16 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
             UnbecomeStacked();
             var error = Errors.For(failed.Cause);
             Log.Warning(failed.Cause, "{0} failed for {1}: {2}", failed.Command.GetType().Name, Self.Path.Name, error.Code);
-            failed.ReplyTo.Tell(failed.Command.Refuse(error));
+            if (failed.Command is IRefusable refusable) failed.ReplyTo.Tell(refusable.Refuse(error));
+            else UnansweredWriteFailed(failed.Command);
             Stash.UnstashAll();
         });
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>A write nobody waits on failed (the store is down): the actor decides whether to try again.</summary>
+    protected virtual void UnansweredWriteFailed(object command)
+    {
     }
 
     /// <summary>Asks the shard to stop this entity; what arrives meanwhile is buffered and starts a fresh one.</summary>
@@ -54,9 +61,9 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
         Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopEntity.Instance));
     }
 
-    protected sealed record WriteResult(object Reply, Action? Then = null);
+    protected sealed record WriteResult(object? Reply, Action? Then = null);
 
     private sealed record WriteFinished(IActorRef ReplyTo, WriteResult Result) : ILocalOnly;
 
-    private sealed record WriteFailed(IActorRef ReplyTo, IRefusable Command, Exception Cause) : ILocalOnly;
+    private sealed record WriteFailed(IActorRef ReplyTo, object Command, Exception Cause) : ILocalOnly;
 }

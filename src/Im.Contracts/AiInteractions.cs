@@ -2,6 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Im.Contracts;
 
+/// <summary>
+/// An AI interaction record: the spec's fields, then where the answer came from (<c>model</c>, the
+/// <c>seq</c> range sent as context, <c>attempts</c>) and how it was decided (<c>ai_mode</c> it was
+/// opened under; <c>review_state</c>, <c>reviewed_by</c>, <c>edited</c> are null outside review).
+/// </summary>
 public sealed record AiInteractionResponse(
     long Id,
     string RecordId,
@@ -13,6 +18,32 @@ public sealed record AiInteractionResponse(
     long? DurationMs,
     string? ErrorMessage,
     string CreatedAt,
-    string UpdatedAt);
+    string UpdatedAt,
+    string? Model = null,
+    long? ContextFromSeq = null,
+    long? ContextToSeq = null,
+    int Attempts = 1,
+    [property: AllowedValues(AiModes.Auto, AiModes.Review, AiModes.Off)] string AiMode = AiModes.Auto,
+    string? ReviewState = null,
+    string? ReviewedBy = null,
+    bool? Edited = null);
 
 public sealed record AiInteractionListResponse(IReadOnlyList<AiInteractionResponse> Records, long Total, int Page, int PageSize);
+
+/// <summary>How a group's AI answers: on its own (v0.2), as drafts a doctor reviews, or not at all.</summary>
+public static class AiModes
+{
+    public const string Auto = "auto";
+    public const string Review = "review";
+    public const string Off = "off";
+}
+
+/// <summary>The <c>state</c> of an <c>ai_state</c> frame, in the order a reply goes through them.</summary>
+public static class AiStates
+{
+    public const string Thinking = "thinking";
+    public const string Generating = "generating";
+    public const string Done = "done";
+    public const string Failed = "failed";
+    public const string Stopped = "stopped";
+}

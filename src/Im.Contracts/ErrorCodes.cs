@@ -14,6 +14,10 @@ public static class ErrorCodes
     public const string AiCallFailed = "4001";
     public const string AiTimeout = "4002";
     public const string AiBadResponse = "4003";
+    public const string AiStopped = "4004";
+    public const string AiRejected = "4005";
+    public const string RecordNotFound = "RECORD_NOT_FOUND";
+    public const string InvalidState = "INVALID_STATE";
     public const string MessageNotFound = "MESSAGE_NOT_FOUND";
     public const string MediaNotFound = "MEDIA_NOT_FOUND";
     public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";

@@ -74,6 +74,13 @@ public static class RequestReader
         return new SendMessageFrame(groupId, content, clientMsgId, msgType);
     }
 
+    public static Outcome<AiStopFrame> AiStopFrame(JsonElement frame)
+    {
+        if (NotAnObject(frame) is { } notObject) return notObject;
+        if (RequiredId(frame, "record_id", Limits.IdMax, out var recordId) is { } error) return error;
+        return string.IsNullOrEmpty(recordId) ? ApiError.Invalid("record_id", "record_id is required") : new AiStopFrame(recordId);
+    }
+
     /// <summary>A frame's <c>client_msg_id</c> when it is a valid one, so that an error about the frame can echo it.</summary>
     public static string? ClientMsgIdOf(JsonElement frame) =>
         frame.ValueKind == JsonValueKind.Object

@@ -13,6 +13,9 @@ public static class FrameTypes
     public const string Ping = "ping";
     public const string Pong = "pong";
     public const string Error = "error";
+    public const string AiState = "ai_state";
+    public const string AiDelta = "ai_delta";
+    public const string AiStop = "ai_stop";
 }
 
 /// <summary>Client → server <c>send_message</c>; <c>client_msg_id</c> is optional and echoed to the sender.</summary>
@@ -42,7 +45,7 @@ public sealed record ErrorFrame(
     [property: AllowedValues(ErrorCodes.InvalidFrame, ErrorCodes.UnknownType, ErrorCodes.InvalidParameter, ErrorCodes.ContentEmpty,
         ErrorCodes.ContentTooLong, ErrorCodes.GroupIdEmpty, ErrorCodes.UserNotFound, ErrorCodes.NotMember, ErrorCodes.GroupNotFound,
         ErrorCodes.IdempotencyConflict, ErrorCodes.RateLimited, ErrorCodes.TooManyConnections, ErrorCodes.Unauthorized,
-        ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError)]
+        ErrorCodes.Forbidden, ErrorCodes.RecordNotFound, ErrorCodes.InvalidState, ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError)]
     string Code,
     string Message,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClientMsgId = null,
@@ -84,4 +87,33 @@ public sealed record AiReplyFrame(
 
     public static AiReplyFrame From(MessageResponse m, string? userMessageId) =>
         new(m.Id, m.Seq, m.MessageId, m.GroupId, m.FromUserId, m.MsgType, m.MsgContent, userMessageId, m.CreatedAt);
+}
+
+/// <summary>
+/// Where a patient's AI reply is: <c>thinking</c> (right after the patient's <c>message_sent</c>),
+/// <c>generating</c>, then <c>done</c> (after the <c>ai_reply</c>), <c>failed</c> (with the record's
+/// <c>code</c>) or <c>stopped</c>.
+/// </summary>
+public sealed record AiStateFrame(
+    string GroupId,
+    string RecordId,
+    string UserMessageId,
+    string State,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Code = null)
+{
+    public string Type => FrameTypes.AiState;
+}
+
+/// <summary>A piece of the reply being generated; the pieces' texts, by <c>index</c>, concatenate to the stored reply.</summary>
+public sealed record AiDeltaFrame(string GroupId, string RecordId, int Index, string Text)
+{
+    public string Type => FrameTypes.AiDelta;
+
+    public override string ToString() => $"AiDeltaFrame {{ RecordId = {RecordId}, Index = {Index}, Text = {Redact.Text(Text)} }}";
+}
+
+/// <summary>Client → server <c>ai_stop</c>: stop the AI reply of a record (the patient who asked, or a DOCTOR member).</summary>
+public sealed record AiStopFrame([property: StringLength(Limits.IdMax, MinimumLength = 1)] string RecordId)
+{
+    public string Type => FrameTypes.AiStop;
 }

@@ -22,8 +22,8 @@ public sealed class AiClientSpecs(AiServerFixture fixture) : IClassFixture<AiSer
 {
     private const string Prompt = "You are a test assistant.";
 
-    private AiClient Client(int timeoutSeconds = 10, string? url = null) =>
-        new(new AiSettings { Model = "test-model", TimeoutSeconds = timeoutSeconds, SystemPrompt = Prompt },
+    private AiClient Client(int timeoutSeconds = 10, string? url = null, bool stream = true) =>
+        new(new AiSettings { Model = "test-model", TimeoutSeconds = timeoutSeconds, SystemPrompt = Prompt, Stream = stream },
             new FixedAiEndpoint(url ?? fixture.Server.Url));
 
     private static IReadOnlyList<ChatMessage> Ask(string question) =>
@@ -47,8 +47,10 @@ public sealed class AiClientSpecs(AiServerFixture fixture) : IClassFixture<AiSer
         Assert.True(answered.DurationMs >= 0);
     }
 
-    [Fact]
-    public async Task Should_send_model_stream_false_and_the_messages_in_order()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Should_send_the_model_the_stream_setting_and_the_messages_in_order(bool stream)
     {
         var marker = Guid.NewGuid().ToString("N");
         var context = new[]
@@ -58,13 +60,87 @@ public sealed class AiClientSpecs(AiServerFixture fixture) : IClassFixture<AiSer
             new MessageResponse(3, "msg_3", "g", "doctor", MessageTypes.Text, "last", 3, "t", "t"),
         };
 
-        Assert.IsType<AiCallResult.Answered>(await Client().Complete(AiClient.BuildMessages(Prompt, context)));
+        Assert.IsType<AiCallResult.Answered>(await Client(stream: stream).Complete(AiClient.BuildMessages(Prompt, context)));
 
         var body = fixture.Server.Requests.Single(r => r.ToJsonString().Contains(marker, StringComparison.Ordinal));
         Assert.Equal("test-model", (string?)body["model"]);
-        Assert.False((bool)body["stream"]!);
+        Assert.Equal(stream, (bool)body["stream"]!);
         var messages = body["messages"]!.AsArray().Select(m => ((string?)m!["role"], (string?)m["content"])).ToList();
         Assert.Equal([("system", Prompt), ("user", "first " + marker), ("assistant", "reply"), ("user", "last")], messages);
+    }
+
+    // ---- streamed answers ----
+
+    private static (Func<string, Task> OnText, List<string> Pieces) Collector()
+    {
+        var pieces = new List<string>();
+        return (text =>
+        {
+            pieces.Add(text);
+            return Task.CompletedTask;
+        }, pieces);
+    }
+
+    [Fact]
+    public async Task Should_hand_on_each_streamed_piece_as_it_comes_and_answer_their_concatenation()
+    {
+        var (onText, pieces) = Collector();
+
+        var answered = Assert.IsType<AiCallResult.Answered>(await Client().Complete(Ask("一个需要流式回答的问题"), onText));
+
+        Assert.Equal("AI: 一个需要流式回答的问题", answered.Content);
+        Assert.True(pieces.Count > 1, $"{pieces.Count} piece(s)");
+        Assert.Equal(answered.Content, string.Concat(pieces));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Should_hand_on_a_plain_json_answer_as_one_piece(bool askedToStream)
+    {
+        var (onText, pieces) = Collector();
+
+        var answered = Assert.IsType<AiCallResult.Answered>(await Client(stream: askedToStream).Complete(Ask("plain please #plain"), onText));
+
+        Assert.Equal([answered.Content], pieces);
+    }
+
+    [Fact]
+    public async Task Should_fail_with_4001_when_the_stream_breaks_off_before_done()
+    {
+        var (onText, pieces) = Collector();
+
+        var failed = Failed(ErrorCodes.AiCallFailed, await Client().Complete(Ask("cut me off #break"), onText));
+
+        Assert.Equal("4001: the stream ended before [DONE]", failed.ErrorMessage);
+        Assert.Equal(2, pieces.Count);
+    }
+
+    [Fact]
+    public async Task Should_fail_with_4002_when_a_stream_hangs_past_the_deadline()
+    {
+        var abandoned = fixture.Server.Abandoned;
+
+        Failed(ErrorCodes.AiTimeout, await Client(timeoutSeconds: 1).Complete(Ask("then nothing #hang")));
+
+        await Eventually.True(() => fixture.Server.Abandoned > abandoned, TimeSpan.FromSeconds(5), "the service to see its connection closed");
+    }
+
+    [Fact]
+    public async Task Should_throw_and_close_the_connection_when_cancelled_mid_stream()
+    {
+        var abandoned = fixture.Server.Abandoned;
+        using var cancellation = new CancellationTokenSource();
+        var pieces = 0;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Client().Complete(Ask("slowly please #trickle"), _ =>
+        {
+            if (++pieces == 1) cancellation.Cancel();
+            return Task.CompletedTask;
+        }, cancellation.Token));
+
+        Assert.Equal(1, pieces);
+        await Eventually.True(() => fixture.Server.Abandoned > abandoned, TimeSpan.FromSeconds(5), "the service to see its connection closed");
     }
 
     [Fact]

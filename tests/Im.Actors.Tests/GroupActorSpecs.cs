@@ -18,7 +18,7 @@ namespace Im.Actors.Tests;
 /// The GroupActor over a real store (embedded Garnet), with a probe as the AI router and another
 /// as its parent (the shard). Messages are serialized on every send, as they would be between nodes.
 /// </summary>
-public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<GarnetStoreServer>
+public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture<GarnetStoreServer>
 {
     private const string AssistantId = "ai_assistant_001";
 
@@ -30,7 +30,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
 
     private readonly GarnetStoreServer _server;
     private readonly ImStore _store;
-    private readonly TestProbe _aiRouter;
+    private readonly TestProbe _aiPipeline;
     private readonly TestProbe _shard;
     private readonly string _groupId = Ids.NewGroupId(DateTimeOffset.UtcNow);
     private readonly ImMetrics _metrics = new();
@@ -39,13 +39,19 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         _server = server;
         _store = server.NewStore();
-        _aiRouter = CreateTestProbe("ai-router");
+        _aiPipeline = CreateTestProbe("ai-pipeline");
+        // A pipeline confirms a stop at once; the probe does too, and still records every message for the specs to read.
+        _aiPipeline.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
+        {
+            if (message is AiPipeline.Stop stop) sender.Tell(new AiPipeline.Stopped(stop.RecordId, stop.Attempt));
+            return AutoPilot.KeepRunning;
+        }));
         _shard = CreateTestProbe("shard");
     }
 
     private IActorRef StartGroup(string? groupId = null, TimeSpan? passivateAfter = null, ImStore? store = null) =>
         Sys.ActorOf(ShardStandIn.Props(
-            GroupActor.Props(groupId ?? _groupId, store ?? _store, _aiRouter.Ref, Endpoint,
+            GroupActor.Props(groupId ?? _groupId, store ?? _store, _aiPipeline.Ref, Endpoint,
                 new GroupActorSettings(AssistantId, passivateAfter ?? TimeSpan.FromMinutes(1), _metrics)),
             _shard.Ref));
 
@@ -153,8 +159,8 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
 
         Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
         Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
-        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
-        Ok(await Ask<MessageResponse>(group, new StoreAiReply(_groupId, forward.RecordId, forward.UserMessageId, "请多休息", 1234)));
+        var forward = await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
+        await Answer(group, forward, "请多休息");
 
         Assert.Equal((1, 0, 1), (_metrics.MessagesStored(MessageTypes.Text), _metrics.MessagesStored(MessageTypes.Image),
             _metrics.MessagesStored(MessageTypes.AiReply)));
@@ -173,13 +179,12 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         Refused(ErrorCodes.GroupNotFound, await Ask<SentMessage>(group, new SendMessage(_groupId, "someone", "hi", null)));
         Assert.IsType<StopEntity>((await _shard.ExpectMsgAsync<Passivate>()).StopMessage);
         Refused(ErrorCodes.GroupNotFound, await Ask<AddMemberResponse>(group, new AddMember(_groupId, "someone", UserRoles.Patient, V02)));
-        Refused(ErrorCodes.GroupNotFound, await Ask<MessageResponse>(group, new StoreAiReply(_groupId, "record_x", "msg_x", "a", 1)));
 
         var db = _server.Redis.GetDatabase();
         Assert.False(await db.KeyExistsAsync(_store.Keys.Group(_groupId)));
         Assert.False(await db.KeyExistsAsync(_store.Keys.GroupMembers(_groupId)));
         Assert.False(await db.KeyExistsAsync(_store.Keys.GroupMessages(_groupId)));
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
     }
 
     // ---- members ----
@@ -234,7 +239,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         var message = await Send(group, "patient", "after");
 
         Assert.Equal(2, message.Seq);
-        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        var forward = await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
         Assert.Equal(message.MessageId, forward.UserMessageId);
     }
 
@@ -247,8 +252,8 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
 
         var message = await Send(group, "patient", "我头疼");
 
-        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
-        Assert.Equal((_groupId, message.MessageId, message.Seq), (forward.GroupId, forward.UserMessageId, forward.Seq));
+        var forward = await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
+        Assert.Equal((_groupId, message.MessageId, message.Seq), (forward.GroupId, forward.UserMessageId, forward.ContextToSeq));
         var record = await _store.GetRecord(forward.RecordId);
         Assert.Equal((AiRecordStatus.Pending, message.MessageId, Endpoint.Url, _groupId),
             (record!.Status, record.UserMessageId, record.AiServiceUrl, record.GroupId));
@@ -264,7 +269,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         await Send(group, "creator", "好的");
 
         Assert.Equal(0, (await _store.ListRecords(_groupId, new PageRequest(1, 20))).Total);
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]
@@ -277,10 +282,10 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         await Send(group, "patient_as_doctor", "not for the AI");
         var forwarded = await Send(group, "doctor_as_patient", "for the AI");
 
-        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        var forward = await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
         Assert.Equal(forwarded.MessageId, forward.UserMessageId);
         Assert.Equal(1, (await _store.ListRecords(_groupId, new PageRequest(1, 20))).Total);
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
@@ -312,8 +317,8 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
             $"id {pair.Second.Id} at seq {pair.Second.Seq} is not above id {pair.First.Id} at seq {pair.First.Seq}"));
         Assert.Equal(100, (await _store.ListMessages(_groupId, new PageRequest(1, 1))).Total);
         Assert.Equal(40, (await _store.ListRecords(_groupId, new PageRequest(1, 1))).Total);
-        var forwards = await _aiRouter.ReceiveNAsync(40).Cast<AiCommands.Forward>().ToListAsync();
-        Assert.Equal(40, forwards.Select(f => f.Seq).Distinct().Count());
+        var forwards = await _aiPipeline.ReceiveNAsync(40).Cast<AiPipeline.Call>().ToListAsync();
+        Assert.Equal(40, forwards.Select(f => f.ContextToSeq).Distinct().Count());
     }
 
     [Fact]
@@ -321,10 +326,9 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
         var question = await Send(group, "patient", "我头疼");
-        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        var forward = await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
 
-        var reply = Ok(await Ask<MessageResponse>(group,
-            new StoreAiReply(_groupId, forward.RecordId, forward.UserMessageId, "请多休息", 1234)));
+        var reply = await Answer(group, forward, "请多休息", durationMs: 1234);
 
         Assert.Equal((AssistantId, MessageTypes.AiReply, "请多休息", 2L),
             (reply.FromUserId, reply.MsgType, reply.MsgContent, reply.Seq));
@@ -335,7 +339,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         Assert.Empty(await _store.PendingRecordIds());
         // The assistant is not a member, and its reply is not sent back to the AI.
         Assert.DoesNotContain(AssistantId, (await _store.GetMembers(_groupId)).Select(m => m.UserId));
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
     // ---- creating with tokens ----
@@ -540,7 +544,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         Assert.Equal((after.MessageId, 2L), (published.Message.MessageId, published.Message.Seq));
         Assert.Equal(["creator"], published.Recipients);
         await events.UnsubscribeAsync();
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
         // A fresh entity loads the removal from the store.
         var restarted = StartGroup();
         Refused(ErrorCodes.NotMember, await Ask(restarted, new SendMessage(_groupId, "patient", "after a restart", null)));
@@ -560,10 +564,10 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         Assert.True(again.Replayed);
         Assert.Equal((first.Message.MessageId, first.Message.Seq), (again.Message.MessageId, again.Message.Seq));
         Assert.Equal(first.Message, again.Message);
-        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        var forward = await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
         Assert.Equal(first.Message.MessageId, forward.UserMessageId);
         // The entity tells the router before it replies, so a second forward would already be queued.
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
         Assert.Equal(1, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
         Assert.Equal(1, (await _store.ListRecords(_groupId, new PageRequest(1, 20))).Total);
         Assert.Equal(2, (await Send(group, "creator", "next")).Seq);
@@ -574,11 +578,11 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
         var first = Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
-        await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
+        await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
 
         Refused(ErrorCodes.IdempotencyConflict, await Ask(group, new SendMessage(_groupId, "patient", "我发烧", "c-1")));
 
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
         Assert.Equal([first.Message], (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Messages);
         // Another sender's same id is theirs alone.
         Assert.False(Ok(await Ask(group, new SendMessage(_groupId, "creator", "我发烧", "c-1"))).Replayed);
@@ -604,7 +608,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
 
         Assert.Equal((MessageTypes.Image, media.MediaId, media.Info), (sent.MsgType, sent.MsgContent, sent.Media));
         Assert.Equal(sent, await _store.GetMessage(sent.MessageId));
-        Assert.Equal(sent, (await ReadEvent(events)).Message);
+        Assert.Equal(MessageSentFrame.From(sent, null), (await ReadEvent(events)).Message);
         await events.UnsubscribeAsync();
     }
 
@@ -627,7 +631,7 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         Assert.Equal(0, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
         Assert.Equal(0, (await _store.ListMessages(otherGroup, new PageRequest(1, 20))).Total);
         Assert.Equal(0, (await _store.ListRecords(_groupId, new PageRequest(1, 20))).Total);
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
         // Nothing was published and no seq was taken: the next message is the first.
         var next = await Send(group, "creator", "next");
         Assert.Equal(1, next.Seq);
@@ -646,8 +650,8 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
 
         var sent = Ok(await Ask(group, SendImage("patient", media.MediaId))).Message;
 
-        var forward = await _aiRouter.ExpectMsgAsync<AiCommands.Forward>();
-        Assert.Equal((_groupId, sent.MessageId, sent.Seq), (forward.GroupId, forward.UserMessageId, forward.Seq));
+        var forward = await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
+        Assert.Equal((_groupId, sent.MessageId, sent.Seq), (forward.GroupId, forward.UserMessageId, forward.ContextToSeq));
         var record = await _store.GetRecord(forward.RecordId);
         Assert.Equal((AiRecordStatus.Pending, sent.MessageId), (record!.Status, record.UserMessageId));
     }
@@ -671,15 +675,21 @@ public sealed class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         Assert.Equal(image.Message, again.Message);
         Assert.Equal(media.Info, again.Message.Media);
         Assert.Equal(2, (await _store.ListMessages(_groupId, new PageRequest(1, 20))).Total);
-        Assert.Equal(2, (await _aiRouter.ReceiveNAsync(2).ToListAsync()).Count);
-        await _aiRouter.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(2, (await _aiPipeline.ReceiveNAsync(2).ToListAsync()).Count);
+        await _aiPipeline.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
     }
 
-    private static async Task<StoredEvent> ReadEvent(ChannelMessageQueue events)
+    /// <summary>The next message's event: who it goes to and its <c>message_sent</c> frame (other events are skipped).</summary>
+    private static async Task<(IReadOnlyList<string> Recipients, MessageSentFrame Message)> ReadEvent(ChannelMessageQueue events)
     {
         using var timeout = new CancellationTokenSource(AskTimeout);
-        var message = await events.ReadAsync(timeout.Token);
-        return JsonSerializer.Deserialize<StoredEvent>((string)message.Message!, ImJson.Options)!;
+        while (true)
+        {
+            var message = await events.ReadAsync(timeout.Token);
+            var pushed = JsonSerializer.Deserialize<PushEvent>((string)message.Message!, ImJson.Options)!;
+            if (pushed.Frame.GetProperty("type").GetString() == FrameTypes.MessageSent)
+                return (pushed.Recipients, pushed.Frame.Deserialize<MessageSentFrame>(ImJson.Options)!);
+        }
     }
 
     // ---- the store unavailable ----

@@ -78,13 +78,6 @@ public sealed class GroupRulesSpecs
         Assert.IsType<MemberDecision.AddIfUserExists>(Group(("user_1", UserRoles.Doctor)).DecideAdd("user_2", V02));
 
     [Fact]
-    public void Should_refuse_ai_reply_only_for_absent_group()
-    {
-        Assert.Equal(ErrorCodes.GroupNotFound, Absent.DecideAiReply()?.Code);
-        Assert.Null(Group(("user_1", UserRoles.Doctor)).DecideAiReply());
-    }
-
-    [Fact]
     public void Should_make_a_group_exist_when_its_creator_joins()
     {
         var state = Absent.WithMember("creator", UserRoles.Doctor);

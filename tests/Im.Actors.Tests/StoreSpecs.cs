@@ -26,6 +26,14 @@ public abstract class StoreSpecs(StoreServer server)
         IReadOnlyCollection<string>? recipients = null) =>
         new(groupId, from, MessageTypes.Text, content, recipients ?? [from], clientMsgId, ai ?? AiRecordChange.None);
 
+    /// <summary>A patient's message opens a record; the context is the last five messages.</summary>
+    private static AiRecordChange.Open OpenRecord(string url) => new(url, "node-1", "stand-in", 5, AiModes.Auto);
+
+    /// <summary>Closes a record without a reply, whichever attempt is open.</summary>
+    private static Task<bool> Close(ImStore store, string recordId, string errorMessage, long? durationMs) =>
+        store.CloseRecord("group_1", recordId, null, errorMessage, durationMs, ["patient"],
+            new AiStateFrame("group_1", recordId, "msg", AiStates.Failed, errorMessage[..4]));
+
     /// <summary>An append that must store: no conflict, no replay.</summary>
     private static async Task<AppendedMessage> Append(ImStore store, NewMessage message)
     {
@@ -266,18 +274,18 @@ public abstract class StoreSpecs(StoreServer server)
     }
 
     [Fact]
-    public async Task Should_give_recent_messages_oldest_first_up_to_a_seq()
+    public async Task Should_give_the_messages_of_a_seq_range_oldest_first()
     {
         var store = await WithGroup(NewStore());
         for (var i = 1; i <= 10; i++) await Append(store, Text("group_1", "doctor", $"m{i}"));
 
-        var context = await store.RecentMessages("group_1", uptoSeq: 7, count: 3);
-        var fromTheStart = await store.RecentMessages("group_1", uptoSeq: 2, count: 20);
+        var context = await store.MessagesInRange("group_1", 5, 7);
+        var fromTheStart = await store.MessagesInRange("group_1", 1, 2);
 
         Assert.Equal([5L, 6, 7], context.Select(m => m.Seq));
         Assert.Equal(["m5", "m6", "m7"], context.Select(m => m.MsgContent));
         Assert.Equal([1L, 2], fromTheStart.Select(m => m.Seq));
-        Assert.Empty(await store.RecentMessages("other_group", 5, 5));
+        Assert.Empty(await store.MessagesInRange("other_group", 1, 5));
     }
 
     // ---- images ----
@@ -333,7 +341,7 @@ public abstract class StoreSpecs(StoreServer server)
         Assert.Equal(expected, await store.GetMessage(image.MessageId));
         Assert.Equal([expected, text], (await store.ListMessages("group_1", new PageRequest(1, 20))).Messages);
         Assert.Equal([text, expected], (await store.ListMessagesAfter("group_1", 0, new PageRequest(1, 20))).Messages);
-        Assert.Equal([text, expected], await store.RecentMessages("group_1", 2, 20));
+        Assert.Equal([text, expected], await store.MessagesInRange("group_1", 1, 2));
         Assert.Null(text.Media);
         Assert.Null((await store.GetMessage(text.MessageId))!.Media);
     }
@@ -366,11 +374,11 @@ public abstract class StoreSpecs(StoreServer server)
         var image = await Append(store, ImageMessage("group_1", "doctor", media));
         var text = await Append(store, Text("group_1", "doctor", "after"));
 
-        var published = await ReadEvent(events);
-        Assert.Equal(image.Message, published.Message);
-        Assert.Equal(media, published.Message.Media);
+        var published = FrameOf<MessageSentFrame>(await ReadEvent(events));
+        Assert.Equal(MessageSentFrame.From(image.Message, null), published);
+        Assert.Equal(media, published.Media);
         using var timeout = new CancellationTokenSource(EventWait);
-        var raw = JsonNode.Parse((string)(await events.ReadAsync(timeout.Token)).Message!)!["message"]!.AsObject();
+        var raw = JsonNode.Parse((string)(await events.ReadAsync(timeout.Token)).Message!)!["frame"]!.AsObject();
         Assert.Equal(text.Message.MessageId, (string?)raw["message_id"]);
         Assert.False(raw.ContainsKey("media"), "a text message's event carries a media object");
         await events.UnsubscribeAsync();
@@ -383,13 +391,14 @@ public abstract class StoreSpecs(StoreServer server)
     {
         var store = await WithGroup(NewStore());
 
-        var appended = await Append(store, Text("group_1", "patient", "头疼", new AiRecordChange.Open("http://127.0.0.1:9/v1/chat/completions")));
+        var appended = await Append(store, Text("group_1", "patient", "头疼", OpenRecord("http://127.0.0.1:9/v1/chat/completions")));
 
-        var recordId = Assert.IsType<string>(appended.OpenedRecordId);
+        var recordId = appended.OpenedRecord!.RecordId;
         Assert.Matches("^record_20250127120000_[a-z0-9]{8}$", recordId);
         var record = await store.GetRecord(recordId);
         Assert.Equal(new AiInteractionResponse(1, recordId, "group_1", appended.Message.MessageId, null,
-            "http://127.0.0.1:9/v1/chat/completions", AiRecordStatus.Pending, null, null, "2025-01-27T12:00:00", "2025-01-27T12:00:00"), record);
+            "http://127.0.0.1:9/v1/chat/completions", AiRecordStatus.Pending, null, null, "2025-01-27T12:00:00", "2025-01-27T12:00:00",
+            "stand-in", ContextFromSeq: 1, ContextToSeq: 1, Attempts: 1, AiMode: AiModes.Auto), record);
         Assert.Contains(recordId, await store.PendingRecordIds());
         var list = await store.ListRecords("group_1", new PageRequest(1, 20));
         Assert.Equal(1, list.Total);
@@ -403,7 +412,7 @@ public abstract class StoreSpecs(StoreServer server)
 
         var appended = await Append(store, Text("group_1", "doctor", "hello"));
 
-        Assert.Null(appended.OpenedRecordId);
+        Assert.Null(appended.OpenedRecord);
         Assert.False(appended.Replayed);
         Assert.Empty(await store.PendingRecordIds());
         Assert.Equal(0, (await store.ListRecords("group_1", new PageRequest(1, 20))).Total);
@@ -415,7 +424,7 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         var opened = new List<string>();
         for (var i = 0; i < 5; i++)
-            opened.Add((await Append(store, Text("group_1", "patient", $"q{i}", new AiRecordChange.Open("http://ai")))).OpenedRecordId!);
+            opened.Add((await Append(store, Text("group_1", "patient", $"q{i}", OpenRecord("http://ai")))).OpenedRecord!.RecordId);
 
         var page1 = await store.ListRecords("group_1", new PageRequest(1, 2));
         var page3 = await store.ListRecords("group_1", new PageRequest(3, 2));
@@ -432,17 +441,17 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_complete_a_record_with_the_ai_reply()
     {
         var store = await WithGroup(NewStore());
-        var question = await Append(store, Text("group_1", "patient", "头疼", new AiRecordChange.Open("http://ai")));
-        var recordId = question.OpenedRecordId!;
+        var question = await Append(store, Text("group_1", "patient", "头疼", OpenRecord("http://ai")));
+        var recordId = question.OpenedRecord!.RecordId;
         _clock.Advance(TimeSpan.FromSeconds(3));
 
         var reply = await Append(store, new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "多喝水",
-            ["patient"], null, new AiRecordChange.Complete(recordId, question.Message.MessageId, 2750)));
+            ["patient"], null, new AiRecordChange.Complete(recordId, question.Message.MessageId, 2750, 1)));
 
         Assert.Equal(2, reply.Message.Seq);
         Assert.Equal(MessageTypes.AiReply, reply.Message.MsgType);
         Assert.Equal(question.Message.MessageId, (await store.GetRecord(recordId))!.UserMessageId);
-        Assert.Null(reply.OpenedRecordId);
+        Assert.Null(reply.OpenedRecord);
         var record = await store.GetRecord(recordId);
         Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 2750L, (string?)null, "2025-01-27T12:00:03", "2025-01-27T12:00:00"),
             (record!.Status, record.AiMessageId, record.DurationMs, record.ErrorMessage, record.UpdatedAt, record.CreatedAt));
@@ -453,12 +462,12 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_fail_a_pending_record_once()
     {
         var store = await WithGroup(NewStore());
-        var recordId = (await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")))).OpenedRecordId!;
+        var recordId = (await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")))).OpenedRecord!.RecordId;
         _clock.Advance(TimeSpan.FromSeconds(30));
 
-        Assert.True(await store.FailRecord(recordId, "4002: no answer within 30 s", 30_001));
+        Assert.True(await Close(store, recordId, "4002: no answer within 30 s", 30_001));
         _clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(await store.FailRecord(recordId, "4001: again", 5));
+        Assert.False(await Close(store, recordId, "4001: again", 5));
 
         var record = await store.GetRecord(recordId);
         Assert.Equal((AiRecordStatus.Failed, "4002: no answer within 30 s", 30_001L, (string?)null, "2025-01-27T12:00:30"),
@@ -470,9 +479,9 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_fail_a_record_without_a_duration()
     {
         var store = await WithGroup(NewStore());
-        var recordId = (await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")))).OpenedRecordId!;
+        var recordId = (await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")))).OpenedRecord!.RecordId;
 
-        Assert.True(await store.FailRecord(recordId, "4001: interrupted", null));
+        Assert.True(await Close(store, recordId, "4001: interrupted", null));
 
         var record = await store.GetRecord(recordId);
         Assert.Equal((AiRecordStatus.Failed, (long?)null), (record!.Status, record.DurationMs));
@@ -482,13 +491,13 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_not_fail_a_completed_or_unknown_record()
     {
         var store = await WithGroup(NewStore());
-        var question = await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")));
-        var recordId = question.OpenedRecordId!;
+        var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
+        var recordId = question.OpenedRecord!.RecordId;
         var reply = await Append(store, new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "a", ["patient"], null,
-            new AiRecordChange.Complete(recordId, question.Message.MessageId, 10)));
+            new AiRecordChange.Complete(recordId, question.Message.MessageId, 10, 1)));
 
-        Assert.False(await store.FailRecord(recordId, "4002: too late", 99));
-        Assert.False(await store.FailRecord("record_unknown", "4001: x", null));
+        Assert.False(await Close(store, recordId, "4002: too late", 99));
+        Assert.False(await Close(store, "record_unknown", "4001: x", null));
 
         var record = await store.GetRecord(recordId);
         Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 10L, (string?)null),
@@ -509,32 +518,32 @@ public abstract class StoreSpecs(StoreServer server)
         var appended = await Append(store, Text("group_1", "doctor", content, clientMsgId: "c-1", recipients: ["doctor", "patient"]));
 
         var published = await ReadEvent(events);
-        Assert.Equal(appended.Message.Id, published.Message.Id);
-        Assert.Equal(appended.Message.Seq, published.Message.Seq);
-        // The event carries the message exactly as REST answers it.
-        Assert.Equal(appended.Message, published.Message);
+        // The event carries the message_sent frame exactly as clients get it; only the sender's connections add client_msg_id.
+        Assert.Equal(MessageSentFrame.From(appended.Message, null), FrameOf<MessageSentFrame>(published));
         Assert.Equal(new MessageResponse(appended.Message.Id, appended.Message.MessageId, "group_1", "doctor", MessageTypes.Text,
-            content, 1, "2025-01-27T12:00:00", "2025-01-27T12:00:00"), published.Message);
-        Assert.Null(published.UserMessageId);
+            content, 1, "2025-01-27T12:00:00", "2025-01-27T12:00:00"), appended.Message);
         Assert.Equal(["doctor", "patient"], published.Recipients);
-        Assert.Equal("c-1", published.ClientMsgId);
+        Assert.Equal(("doctor", "c-1"), (published.SenderId, published.ClientMsgId));
         await events.UnsubscribeAsync();
     }
 
     [Fact]
-    public async Task Should_publish_ai_replies_with_the_user_message_id()
+    public async Task Should_publish_thinking_after_a_patients_message_and_done_after_the_reply()
     {
         var store = await WithGroup(NewStore());
-        var question = await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai")));
         var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
+        var recordId = question.OpenedRecord!.RecordId;
 
         var reply = await Append(store, new NewMessage("group_1", "ai_assistant_001", MessageTypes.AiReply, "a", ["patient"], null,
-            new AiRecordChange.Complete(question.OpenedRecordId!, question.Message.MessageId, 10)));
+            new AiRecordChange.Complete(recordId, question.Message.MessageId, 10, 1)));
 
+        Assert.Equal(question.Message.Seq, FrameOf<MessageSentFrame>(await ReadEvent(events)).Seq);
+        Assert.Equal(new AiStateFrame("group_1", recordId, question.Message.MessageId, AiStates.Thinking), FrameOf<AiStateFrame>(await ReadEvent(events)));
         var published = await ReadEvent(events);
-        Assert.Equal((reply.Message.Id, 2L, question.Message.MessageId, MessageTypes.AiReply),
-            (published.Message.Id, published.Message.Seq, published.UserMessageId, published.Message.MsgType));
+        Assert.Equal(AiReplyFrame.From(reply.Message, question.Message.MessageId), FrameOf<AiReplyFrame>(published));
         Assert.Null(published.ClientMsgId);
+        Assert.Equal(new AiStateFrame("group_1", recordId, question.Message.MessageId, AiStates.Done), FrameOf<AiStateFrame>(await ReadEvent(events)));
         await events.UnsubscribeAsync();
     }
 
@@ -548,18 +557,20 @@ public abstract class StoreSpecs(StoreServer server)
         var appended = await Task.WhenAll(appends);
 
         var seqs = new List<long>();
-        for (var i = 0; i < 30; i++) seqs.Add((await ReadEvent(events)).Message.Seq);
+        for (var i = 0; i < 30; i++) seqs.Add(FrameOf<MessageSentFrame>(await ReadEvent(events)).Seq);
         Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), seqs);
         Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), appended.Select(a => a.Message.Seq).Order());
         await events.UnsubscribeAsync();
     }
 
-    private static async Task<StoredEvent> ReadEvent(ChannelMessageQueue events)
+    private static async Task<PushEvent> ReadEvent(ChannelMessageQueue events)
     {
         using var timeout = new CancellationTokenSource(EventWait);
         var message = await events.ReadAsync(timeout.Token);
-        return JsonSerializer.Deserialize<StoredEvent>((string)message.Message!, ImJson.Options)!;
+        return JsonSerializer.Deserialize<PushEvent>((string)message.Message!, ImJson.Options)!;
     }
+
+    private static T FrameOf<T>(PushEvent pushed) => pushed.Frame.Deserialize<T>(ImJson.Options)!;
 
     // ---- idempotent appends (client_msg_id) ----
 
@@ -574,7 +585,7 @@ public abstract class StoreSpecs(StoreServer server)
 
         Assert.Null(again.Error);
         Assert.True(again.Value!.Replayed);
-        Assert.Null(again.Value.OpenedRecordId);
+        Assert.Null(again.Value.OpenedRecord);
         Assert.Equal(first.Message, again.Value.Message);
         var stored = await store.ListMessages("group_1", new PageRequest(1, 20));
         Assert.Equal(first.Message, Assert.Single(stored.Messages));
@@ -587,15 +598,15 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
         var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
-        Assert.Equal(first.Message.MessageId, (await ReadEvent(events)).Message.MessageId);
+        Assert.Equal(first.Message.MessageId, FrameOf<MessageSentFrame>(await ReadEvent(events)).MessageId);
 
         Assert.True((await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1"))).Value!.Replayed);
         Assert.NotNull((await store.AppendMessage(Text("group_1", "doctor", "other", clientMsgId: "c-1"))).Error);
         var next = await Append(store, Text("group_1", "doctor", "next"));
 
         // Events arrive in publish order, so the next one read is the next message's only if nothing came between.
-        var published = await ReadEvent(events);
-        Assert.Equal((next.Message.MessageId, 2L), (published.Message.MessageId, published.Message.Seq));
+        var published = FrameOf<MessageSentFrame>(await ReadEvent(events));
+        Assert.Equal((next.Message.MessageId, 2L), (published.MessageId, published.Seq));
         await events.UnsubscribeAsync();
     }
 
@@ -603,14 +614,14 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_open_no_record_for_a_replayed_patient_message()
     {
         var store = await WithGroup(NewStore());
-        var open = new AiRecordChange.Open("http://ai");
+        var open = OpenRecord("http://ai");
         var first = await Append(store, Text("group_1", "patient", "头疼", open, clientMsgId: "c-1"));
 
         var again = await store.AppendMessage(Text("group_1", "patient", "头疼", open, clientMsgId: "c-1"));
 
         Assert.True(again.Value!.Replayed);
-        Assert.Null(again.Value.OpenedRecordId);
-        Assert.Equal([first.OpenedRecordId!], await store.PendingRecordIds());
+        Assert.Null(again.Value.OpenedRecord);
+        Assert.Equal([first.OpenedRecord!.RecordId], await store.PendingRecordIds());
         Assert.Equal(1, (await store.ListRecords("group_1", new PageRequest(1, 20))).Total);
     }
 
@@ -806,7 +817,7 @@ public abstract class StoreSpecs(StoreServer server)
     {
         var store = await WithGroup(NewStore(), "g");
         await store.AddMember("g", "patient", UserRoles.Patient);
-        await Append(store, Text("g", "patient", "q", new AiRecordChange.Open("http://ai")));
+        await Append(store, Text("g", "patient", "q", OpenRecord("http://ai")));
 
         Assert.False(await store.GroupExists(groupId));
         Assert.Null(await store.GetGroup(groupId));
@@ -881,7 +892,7 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         await store.AddMember("group_1", "patient", UserRoles.Patient);
         var first = (await Append(store, Text("group_1", "patient", "一"))).Message;
-        var question = await Append(store, Text("group_1", "patient", "二", new AiRecordChange.Open("http://ai")));
+        var question = await Append(store, Text("group_1", "patient", "二", OpenRecord("http://ai")));
 
         await server.Restart();
 
@@ -889,7 +900,7 @@ public abstract class StoreSpecs(StoreServer server)
         Assert.Equal("Cardiology", (await again.GetGroup("group_1"))!.GroupName);
         Assert.Equal(["doctor", "patient"], (await again.GetMembers("group_1")).Select(m => m.UserId));
         Assert.Equal(first, await again.GetMessage(first.MessageId));
-        Assert.Equal([question.OpenedRecordId!], await again.PendingRecordIds());
+        Assert.Equal([question.OpenedRecord!.RecordId], await again.PendingRecordIds());
         var next = (await Append(again, Text("group_1", "doctor", "三"))).Message;
         Assert.Equal(3, next.Seq);
         Assert.True(next.Id > question.Message.Id);

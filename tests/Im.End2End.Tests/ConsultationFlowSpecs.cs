@@ -129,7 +129,7 @@ public sealed class ConsultationFlowSpecs(E2EFixture fixture)
             return request is not null;
         }, RecordWait, "the AI request");
 
-        Assert.False((bool)request!["stream"]!);
+        Assert.True((bool)request!["stream"]!);
         var messages = request["messages"]!.AsArray().Select(m => ((string)m!["role"]!, (string)m["content"]!)).ToList();
         Assert.Equal(("system", "test system prompt"), messages[0]);
         Assert.Equal([("user", "context one"), ("user", "context two"), ("user", trigger.MsgContent)], messages.Skip(1));

@@ -155,7 +155,10 @@ public sealed class DurabilitySpecs
         await host.Kill();
         await host.Launch();
 
-        var record = (await api.ListAiInteractions(group.GroupId)).Records.Single();
+        // The restarted node finds the record open on its dead incarnation and wakes the group's writer, which closes it.
+        AiInteractionResponse record = null!;
+        await Eventually.True(async () => (record = (await api.ListAiInteractions(group.GroupId)).Records.Single()).Status != AiRecordStatus.Pending,
+            TimeSpan.FromSeconds(15), "the interrupted record closed");
         Assert.Equal(AiRecordStatus.Failed, record.Status);
         Assert.StartsWith(ErrorCodes.AiCallFailed + ": interrupted", record.ErrorMessage);
     }

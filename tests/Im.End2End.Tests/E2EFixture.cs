@@ -25,6 +25,9 @@ public sealed class E2EFixture : IAsyncLifetime
             ["Ai__TimeoutSeconds"] = "2",
             ["Ai__ContextMessages"] = "5",
             ["Ai__SystemPrompt"] = "test system prompt",
+            // The specs sharing this host fail AI calls on purpose, in any order: the breaker would open
+            // between them. It has a host of its own in AiStreamingSpecs.
+            ["Ai__BreakerFailures"] = "1000000",
         });
     }
 

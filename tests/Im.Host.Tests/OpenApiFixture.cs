@@ -42,6 +42,8 @@ public sealed class OpenApiFixture : IAsyncLifetime
             ["Im__MediaMaxBytes"] = MediaMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Im__SendRatePerSecond"] = "1",
             ["Im__SendBurst"] = SendBurst.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The built-in AI takes about three seconds a reply, so a record opened for a call stays open for it.
+            ["Ai__StandInChunkDelayMs"] = "200",
         });
         JwtHost = await starting;
         Contract = await OpenApiContract.Load(Host.Http);
@@ -71,7 +73,9 @@ public sealed class OpenApiFixture : IAsyncLifetime
 
     /// <summary>
     /// Replaces {doctor}, {patient}, {outsider}, {group}, {message} and {media} with the fixture's ids;
-    /// {fresh} with a new user and {fresh_member} with a new member of the group, for calls that change them.
+    /// {fresh} with a new user and {fresh_member} with a new member of the group, for calls that change them;
+    /// {open_record} with the record of a new patient's message whose reply is being written, and
+    /// {stopped_record} with one the patient stopped.
     /// </summary>
     public async Task<string> Fill(string template)
     {
@@ -90,6 +94,22 @@ public sealed class OpenApiFixture : IAsyncLifetime
             await Api.AddMember(Group.GroupId, member.UserId, UserRoles.Patient);
             filled = filled.Replace("{fresh_member}", member.UserId, StringComparison.Ordinal);
         }
+        if (filled.Contains("{open_record}", StringComparison.Ordinal))
+            filled = filled.Replace("{open_record}", await OpenRecord(), StringComparison.Ordinal);
+        if (filled.Contains("{stopped_record}", StringComparison.Ordinal))
+        {
+            var recordId = await OpenRecord();
+            var (status, body) = await Api.StopAiReply(recordId, Patient.UserId);
+            if (status != System.Net.HttpStatusCode.OK) throw new InvalidOperationException($"stopping {recordId}: {(int)status} {body?.ToJsonString()}");
+            filled = filled.Replace("{stopped_record}", recordId, StringComparison.Ordinal);
+        }
         return filled;
+    }
+
+    private async Task<string> OpenRecord()
+    {
+        var asked = await Api.SendMessage(Patient.UserId, Group.GroupId, "a question " + Guid.NewGuid().ToString("N"));
+        var records = await Api.ListAiInteractions(Group.GroupId);
+        return records.Records.Single(r => r.UserMessageId == asked.MessageId).RecordId;
     }
 }

@@ -62,6 +62,14 @@ public sealed class ImApi(HttpClient http, string? bearer = null)
     public async Task<AiInteractionListResponse> ListAiInteractions(string groupId, int pageSize = 100) =>
         await Ok<AiInteractionListResponse>(Get($"/api/ai/interactions?group_id={groupId}&page_size={pageSize}"));
 
+    /// <summary>Stops an AI reply: no body, so no Content-Type.</summary>
+    public Task<(HttpStatusCode Status, JsonNode? Body)> StopAiReply(string recordId, string? callerId) =>
+        Send(HttpMethod.Post, $"/api/ai/interactions/{recordId}/stop", null, callerId);
+
+    /// <summary>Retries an AI reply: no body, so no Content-Type.</summary>
+    public Task<(HttpStatusCode Status, JsonNode? Body)> RetryAiReply(string recordId, string? callerId) =>
+        Send(HttpMethod.Post, $"/api/ai/interactions/{recordId}/retry", null, callerId);
+
     /// <summary>Every message of the group, oldest first.</summary>
     public async Task<List<MessageResponse>> History(string groupId)
     {

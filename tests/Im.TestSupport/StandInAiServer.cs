@@ -10,14 +10,23 @@ namespace Im.TestSupport;
 
 /// <summary>
 /// The external AI service, replaced: a real HTTP server speaking the chat-completions protocol.
-/// What it does is chosen by a marker in the last message, so one host serves every case:
-/// <c>#http500</c>, <c>#slow</c> (answers after <see cref="SlowDelay"/>), <c>#malformed</c>
-/// (not JSON), <c>#nochoices</c>, <c>#long</c> (6000 characters); anything else gets
-/// <c>"AI: " + the message</c>.
+/// A request with <c>"stream":true</c> is answered as OpenAI streams (server-sent events, pieces of
+/// <see cref="PieceLength"/> characters <see cref="PieceDelay"/> apart, then <c>[DONE]</c>); otherwise
+/// with one JSON body. What it does is chosen by a marker in the last message, so one host serves
+/// every case: <c>#http500</c>, <c>#slow</c> (answers after <see cref="SlowDelay"/>), <c>#malformed</c>
+/// (not JSON), <c>#nochoices</c>, <c>#long</c> (6000 characters), <c>#plain</c> (one JSON body even
+/// when asked to stream), <c>#trickle</c> (pieces <see cref="TrickleDelay"/> apart), <c>#break</c>
+/// (the stream stops after two pieces without <c>[DONE]</c>), <c>#hang</c> (one piece, then nothing
+/// until the caller gives up); anything else gets <c>"AI: " + the message</c>.
 /// </summary>
 public sealed class StandInAiServer : IAsyncDisposable
 {
     public static readonly TimeSpan SlowDelay = TimeSpan.FromSeconds(8);
+    public static readonly TimeSpan TrickleDelay = TimeSpan.FromMilliseconds(250);
+    public const int PieceLength = 3;
+    public const int MaxPieces = 20;
+
+    private int _abandoned;
 
     private readonly WebApplication _app;
 
@@ -34,6 +43,12 @@ public sealed class StandInAiServer : IAsyncDisposable
 
     /// <summary>Answer a request holding an image with 400, as a text-only model does.</summary>
     public bool RefuseImages { get; set; }
+
+    /// <summary>The pause between streamed pieces of an ordinary answer.</summary>
+    public TimeSpan PieceDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Requests whose caller closed the connection before the answer was complete: a stop, a timeout.</summary>
+    public int Abandoned => Volatile.Read(ref _abandoned);
 
     public static async Task<StandInAiServer> Start()
     {
@@ -69,17 +84,7 @@ public sealed class StandInAiServer : IAsyncDisposable
             await context.Response.WriteAsync("boom");
             return;
         }
-        if (last.Contains("#slow", StringComparison.Ordinal))
-        {
-            try
-            {
-                await Task.Delay(SlowDelay, context.RequestAborted);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        if (last.Contains("#slow", StringComparison.Ordinal) && !await Pause(SlowDelay, context)) return;
         if (last.Contains("#malformed", StringComparison.Ordinal))
         {
             await context.Response.WriteAsync("this is not json");
@@ -91,11 +96,63 @@ public sealed class StandInAiServer : IAsyncDisposable
             return;
         }
         var content = last.Contains("#long", StringComparison.Ordinal) ? new string('长', 6000) : "AI: " + last;
+        if (body["stream"]?.GetValue<bool>() == true && !last.Contains("#plain", StringComparison.Ordinal))
+        {
+            await Stream(context, content, last);
+            return;
+        }
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(new
         {
             choices = new[] { new { index = 0, message = new { role = "assistant", content } } },
         }));
+    }
+
+    private async Task Stream(HttpContext context, string content, string question)
+    {
+        context.Response.ContentType = "text/event-stream";
+        var delay = question.Contains("#trickle", StringComparison.Ordinal) ? TrickleDelay : PieceDelay;
+        var length = Math.Max(PieceLength, (content.Length + MaxPieces - 1) / MaxPieces);
+        var pieces = Enumerable.Range(0, (content.Length + length - 1) / length)
+            .Select(i => content.Substring(i * length, Math.Min(length, content.Length - i * length))).ToList();
+        var breaks = question.Contains("#break", StringComparison.Ordinal);
+        var hangs = question.Contains("#hang", StringComparison.Ordinal);
+        try
+        {
+            for (var i = 0; i < pieces.Count; i++)
+            {
+                if (breaks && i == 2) return;
+                var chunk = JsonSerializer.Serialize(new
+                {
+                    @object = "chat.completion.chunk",
+                    choices = new[] { new { index = 0, delta = new { content = pieces[i] } } },
+                });
+                await context.Response.WriteAsync($"data: {chunk}\n\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                if (hangs && !await Pause(Timeout.InfiniteTimeSpan, context)) return;
+                if (!await Pause(delay, context)) return;
+            }
+            await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            Interlocked.Increment(ref _abandoned);
+        }
+    }
+
+    /// <summary>Waits; false (and counted) if the caller closed the connection meanwhile.</summary>
+    private async Task<bool> Pause(TimeSpan delay, HttpContext context)
+    {
+        try
+        {
+            await Task.Delay(delay, context.RequestAborted);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Increment(ref _abandoned);
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -33,7 +33,10 @@ public sealed record ChatRequest(string Model, IReadOnlyList<ChatMessage> Messag
 
 public abstract record AiCallResult(long DurationMs)
 {
-    public sealed record Answered(string Content, long DurationMs) : AiCallResult(DurationMs);
+    public sealed record Answered(string Content, long DurationMs) : AiCallResult(DurationMs)
+    {
+        public override string ToString() => $"Answered {{ Content = {Redact.Text(Content)}, DurationMs = {DurationMs} }}";
+    }
 
     /// <summary><paramref name="Code"/> is 4001, 4002 or 4003; <paramref name="Reason"/> never holds message content.</summary>
     public sealed record Failed(string Code, string Reason, long DurationMs) : AiCallResult(DurationMs)
@@ -44,44 +47,128 @@ public abstract record AiCallResult(long DurationMs)
 
 /// <summary>
 /// Calls an OpenAI-compatible chat-completions endpoint with Flurl.Http and classifies the outcome:
-/// transport error or non-2xx is 4001, no complete answer in time is 4002, an answer without
-/// <c>choices[0].message.content</c> is 4003. No retries: the record tells what happened.
+/// transport error, non-2xx or a stream cut short is 4001, no complete answer in time is 4002, an
+/// answer without content is 4003. With <c>Ai__Stream</c> it asks for OpenAI's streamed answer
+/// (server-sent events) and hands each piece on as it comes; an endpoint that answers one JSON body
+/// instead is read as before. No retries: the record tells what happened.
 /// </summary>
 public sealed class AiClient(AiSettings settings, IAiEndpoint endpoint)
 {
     public IAiEndpoint Endpoint => endpoint;
 
-    public async Task<AiCallResult> Complete(IReadOnlyList<ChatMessage> messages, CancellationToken cancellation = default)
+    /// <param name="onText">
+    /// Each piece of the answer as it arrives (a plain JSON answer is one piece), within the 5000-character
+    /// limit, so the pieces concatenate to the answer's content.
+    /// </param>
+    /// <param name="cancellation">Stops the call (the service sees its connection closed) and throws <see cref="OperationCanceledException"/>.</param>
+    public async Task<AiCallResult> Complete(IReadOnlyList<ChatMessage> messages, Func<string, Task>? onText = null,
+        CancellationToken cancellation = default)
     {
-        var body = JsonSerializer.Serialize(new ChatRequest(settings.Model, messages, false), ImJson.Options);
+        var body = JsonSerializer.Serialize(new ChatRequest(settings.Model, messages, settings.Stream), ImJson.Options);
         var watch = Stopwatch.StartNew();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         deadline.CancelAfter(settings.Timeout);
+        onText ??= _ => Task.CompletedTask;
         try
         {
-            var request = new FlurlRequest(endpoint.Url).WithTimeout(settings.Timeout).AllowAnyHttpStatus();
+            // The deadline covers the whole answer, streamed or not; Flurl's own timeout would end at the headers.
+            var request = new FlurlRequest(endpoint.Url).WithTimeout(Timeout.InfiniteTimeSpan).AllowAnyHttpStatus();
             if (!string.IsNullOrEmpty(settings.ApiKey)) request = request.WithOAuthBearerToken(settings.ApiKey);
-            using var response = await request.PostAsync(new StringContent(body, Encoding.UTF8, "application/json"),
-                cancellationToken: deadline.Token);
-            var text = await response.ResponseMessage.Content.ReadAsStringAsync(deadline.Token);
+            using var response = await request.SendAsync(HttpMethod.Post, new StringContent(body, Encoding.UTF8, "application/json"),
+                HttpCompletionOption.ResponseHeadersRead, deadline.Token);
             if (response.StatusCode is < 200 or > 299)
                 return new AiCallResult.Failed(ErrorCodes.AiCallFailed, $"AI service answered HTTP {response.StatusCode}", watch.ElapsedMilliseconds);
-            return ReadAnswer(text, watch.ElapsedMilliseconds);
+            var content = response.ResponseMessage.Content;
+            if (content.Headers.ContentType?.MediaType == "text/event-stream")
+                return await ReadStream(await content.ReadAsStreamAsync(deadline.Token), onText, watch, deadline.Token);
+            var answer = ReadAnswer(await content.ReadAsStringAsync(deadline.Token), watch.ElapsedMilliseconds);
+            if (answer is AiCallResult.Answered whole) await onText(whole.Content);
+            return answer;
         }
-        catch (FlurlHttpTimeoutException)
+        catch (Exception ex) when (cancellation.IsCancellationRequested && ex is not OperationCanceledException)
         {
-            return TimedOut(watch);
+            // Stopped by the caller: however the transport reported it (Flurl wraps a cancellation before the
+            // headers), it is a cancellation, not a failure of the service.
+            throw new OperationCanceledException("the AI call was stopped", ex, cancellation);
         }
         catch (Exception ex) when (ex is OperationCanceledException or FlurlHttpException { InnerException: OperationCanceledException }
                                    && deadline.IsCancellationRequested && !cancellation.IsCancellationRequested)
         {
             return TimedOut(watch);
         }
-        catch (FlurlHttpException ex)
+        catch (FlurlHttpException ex) when (!cancellation.IsCancellationRequested)
         {
             return new AiCallResult.Failed(ErrorCodes.AiCallFailed, $"AI service unreachable: {ex.InnerException?.GetType().Name ?? ex.GetType().Name}",
                 watch.ElapsedMilliseconds);
         }
+        catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellation.IsCancellationRequested)
+        {
+            return new AiCallResult.Failed(ErrorCodes.AiCallFailed, $"the answer broke off: {ex.GetType().Name}", watch.ElapsedMilliseconds);
+        }
+    }
+
+    /// <summary>
+    /// OpenAI's stream: <c>data: {"choices":[{"delta":{"content":"…"}}]}</c> lines, then <c>data: [DONE]</c>.
+    /// A stream that ends without [DONE] broke off (4001); a piece that is not JSON is 4003.
+    /// </summary>
+    private static async Task<AiCallResult> ReadStream(Stream stream, Func<string, Task> onText, Stopwatch watch, CancellationToken cancellation)
+    {
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var answer = new StringBuilder();
+        var characters = 0;
+        while (await reader.ReadLineAsync(cancellation) is { } line)
+        {
+            if (!line.StartsWith("data:", StringComparison.Ordinal)) continue;
+            var data = line.AsSpan(5).Trim();
+            if (data.SequenceEqual("[DONE]")) return Finished(answer, watch);
+            string? piece;
+            try
+            {
+                piece = DeltaOf(data.ToString());
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+                return new AiCallResult.Failed(ErrorCodes.AiBadResponse, "a streamed piece is not JSON", watch.ElapsedMilliseconds);
+            }
+            if (string.IsNullOrEmpty(piece)) continue;
+            piece = WithinLimit(piece, ref characters);
+            answer.Append(piece);
+            if (piece.Length > 0) await onText(piece);
+            // A reply is cut at the limit: the rest of the stream would be thrown away.
+            if (characters >= Limits.ContentMax) return Finished(answer, watch);
+        }
+        return new AiCallResult.Failed(ErrorCodes.AiCallFailed, "the stream ended before [DONE]", watch.ElapsedMilliseconds);
+    }
+
+    private static AiCallResult Finished(StringBuilder answer, Stopwatch watch) =>
+        string.IsNullOrWhiteSpace(answer.ToString())
+            ? new AiCallResult.Failed(ErrorCodes.AiBadResponse, "the streamed answer is empty", watch.ElapsedMilliseconds)
+            : new AiCallResult.Answered(answer.ToString(), watch.ElapsedMilliseconds);
+
+    private static string? DeltaOf(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        return root.ValueKind == JsonValueKind.Object
+               && root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
+               && choices[0].ValueKind == JsonValueKind.Object
+               && choices[0].TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object
+               && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
+            ? content.GetString()
+            : null;
+    }
+
+    /// <summary>The piece, cut at a character boundary where the answer reaches the 5000-character limit.</summary>
+    private static string WithinLimit(string piece, ref int characters)
+    {
+        var kept = new StringBuilder();
+        foreach (var rune in piece.EnumerateRunes())
+        {
+            if (characters == Limits.ContentMax) break;
+            kept.Append(rune.ToString());
+            characters++;
+        }
+        return kept.ToString();
     }
 
     private AiCallResult TimedOut(Stopwatch watch) =>
@@ -113,15 +200,8 @@ public sealed class AiClient(AiSettings settings, IAiEndpoint endpoint)
     // A reply longer than a message may be is cut, at a character boundary, to the limit.
     private static string Truncate(string answer)
     {
-        if (answer.Length <= Limits.ContentMax) return answer;
-        var builder = new StringBuilder();
-        var count = 0;
-        foreach (var rune in answer.EnumerateRunes())
-        {
-            if (count++ == Limits.ContentMax) break;
-            builder.Append(rune.ToString());
-        }
-        return builder.ToString();
+        var characters = 0;
+        return WithinLimit(answer, ref characters);
     }
 
     /// <summary>Stands for an image the model is not shown: an earlier one, or any when <c>Ai__Vision</c> is off.</summary>

@@ -18,6 +18,18 @@ public sealed class AiSettings
     public int ContextMessages { get; init; } = 20;
     public string AssistantUserId { get; init; } = "ai_assistant_001";
 
+    /// <summary>Ask for OpenAI's streamed answer (server-sent events), so clients see the reply as it is written.</summary>
+    public bool Stream { get; init; } = true;
+
+    /// <summary>The built-in stand-in's pause between streamed pieces, so a fresh clone shows a reply being written.</summary>
+    public int StandInChunkDelayMs { get; init; } = 50;
+
+    /// <summary>Consecutive failed AI calls that open the circuit: later calls fail at once with <c>4001: circuit open</c>.</summary>
+    public int BreakerFailures { get; init; } = 5;
+
+    /// <summary>How long the circuit stays open before one call is let through to probe the service.</summary>
+    public int BreakerResetSeconds { get; init; } = 30;
+
     /// <summary>Show a patient's image to the model (OpenAI's <c>image_url</c> part); off, it reads <c>[image]</c>.</summary>
     public bool Vision { get; init; } = true;
 

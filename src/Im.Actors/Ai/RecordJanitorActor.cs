@@ -1,31 +1,32 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using Im.Actors.Groups;
 using Im.Actors.Storage;
-using Im.Contracts;
 
 namespace Im.Actors.Ai;
 
 /// <summary>
 /// One per node. Whenever this node comes up and whenever a member is removed (it left, or it was
-/// downed after a crash), closes the AI records still at status 0 whose call ran on a node that is
-/// no longer a member: nobody will ever finish them. Every node does it; closing is idempotent.
-/// A lone node coming up after a crash closes its previous incarnation's records the same way.
+/// downed after a crash), looks for AI records still open on a node that is no longer a member, and
+/// wakes their groups: a group's writer that starts closes the open records it finds (see
+/// GroupActor.AiReplies.cs), so the record keeps one owner. Every node does it; a wake is idempotent.
+/// A lone node coming up after a crash wakes its previous incarnation's groups the same way.
 /// </summary>
 public sealed class RecordJanitorActor : ReceiveActor
 {
-    public const string Interrupted = $"{ErrorCodes.AiCallFailed}: interrupted";
-
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ImStore _store;
+    private readonly IActorRef _groups;
     private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly HashSet<UniqueAddress> _removed = [];
     private bool _sweeping;
     private bool _sweepAgain;
 
-    public RecordJanitorActor(ImStore store)
+    public RecordJanitorActor(ImStore store, IActorRef groups)
     {
         _store = store;
+        _groups = groups;
         Receive<ClusterEvent.MemberUp>(up =>
         {
             if (up.Member.UniqueAddress.Equals(_cluster.SelfUniqueAddress)) Sweep();
@@ -39,13 +40,18 @@ public sealed class RecordJanitorActor : ReceiveActor
         Receive<Swept>(swept =>
         {
             _sweeping = false;
-            if (swept.Closed > 0) _log.Warning("Closed {0} AI interaction records whose node is gone", swept.Closed);
-            if (swept.Failure is { } failure) _log.Warning("Closing orphaned AI records failed: {0}", failure);
+            if (swept.Groups.Count > 0)
+            {
+                _log.Warning("Waking {0} group(s) with AI records open on a node that is gone", swept.Groups.Count);
+                foreach (var groupId in swept.Groups) _groups.Tell(new GroupCommands.WakeForOrphanedRecords(groupId));
+            }
+            if (swept.Failure is { } failure) _log.Warning("Looking for orphaned AI records failed: {0}", failure);
             if (_sweepAgain) Sweep();
         });
     }
 
-    public static Props Props(ImStore store) => Akka.Actor.Props.Create(() => new RecordJanitorActor(store));
+    /// <param name="groups">The group shard region.</param>
+    public static Props Props(ImStore store, IActorRef groups) => Akka.Actor.Props.Create(() => new RecordJanitorActor(store, groups));
 
     protected override void PreStart() =>
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
@@ -64,10 +70,13 @@ public sealed class RecordJanitorActor : ReceiveActor
         _sweepAgain = false;
         var live = _cluster.State.Members.Where(m => !_removed.Contains(m.UniqueAddress))
             .Select(m => m.UniqueAddress.ToString()).ToHashSet();
-        _store.CloseOrphanedRecords(live, Interrupted).PipeTo(Self,
-            success: closed => new Swept(closed, null),
-            failure: ex => new Swept(0, ex.GetType().Name));
+        OrphanedGroups(live).PipeTo(Self,
+            success: groups => new Swept(groups, null),
+            failure: ex => new Swept([], ex.GetType().Name));
     }
 
-    private sealed record Swept(int Closed, string? Failure) : ILocalOnly;
+    private async Task<IReadOnlyCollection<string>> OrphanedGroups(IReadOnlySet<string> liveNodes) =>
+        (await _store.PendingRecordNodes()).Where(r => !liveNodes.Contains(r.Node)).Select(r => r.GroupId).ToHashSet();
+
+    private sealed record Swept(IReadOnlyCollection<string> Groups, string? Failure) : ILocalOnly;
 }

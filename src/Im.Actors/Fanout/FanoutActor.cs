@@ -103,34 +103,37 @@ public sealed class FanoutActor : ReceiveActor
 
     private void Deliver(string payload)
     {
-        StoredEvent? stored;
+        PushEvent? pushed;
         try
         {
-            stored = JsonSerializer.Deserialize<StoredEvent>(payload, ImJson.Options);
+            pushed = JsonSerializer.Deserialize<PushEvent>(payload, ImJson.Options);
         }
         catch (JsonException ex)
         {
-            _log.Warning("Dropped an event that is not a stored message: {0}", ex.Message);
+            _log.Warning("Dropped an event that is not a push: {0}", ex.Message);
             return;
         }
-        if (stored is null) return;
+        if (pushed is null || pushed.Frame.ValueKind != JsonValueKind.Object) return;
 
-        var m = stored.Message;
-        string? plain = null, forSender = null;
-        foreach (var recipient in stored.Recipients)
+        var frame = pushed.Frame.GetRawText();
+        string? forSender = null;
+        foreach (var recipient in pushed.Recipients)
         {
             if (!_sessionsByUser.TryGetValue(recipient, out var sessions)) continue;
-            var frame = recipient == m.FromUserId && stored.ClientMsgId is not null
-                ? forSender ??= Frame(stored, stored.ClientMsgId)
-                : plain ??= Frame(stored, null);
-            var push = new FanoutProtocol.Push(frame);
+            var text = recipient == pushed.SenderId && pushed.ClientMsgId is { } clientMsgId
+                ? forSender ??= WithClientMsgId(pushed.Frame, clientMsgId)
+                : frame;
+            var push = new FanoutProtocol.Push(text);
             foreach (var session in sessions) session.Tell(push);
         }
     }
 
-    private static string Frame(StoredEvent stored, string? clientMsgId) => stored.Message.MsgType == MessageTypes.AiReply
-        ? ImJson.Serialize(AiReplyFrame.From(stored.Message, stored.UserMessageId))
-        : ImJson.Serialize(MessageSentFrame.From(stored.Message, clientMsgId));
+    /// <summary>
+    /// The <c>message_sent</c> frame with the sender's <c>client_msg_id</c>, for the sender's own connections
+    /// only: written as the record writes it, so it reads exactly like the frame a repeated send is answered with.
+    /// </summary>
+    private static string WithClientMsgId(JsonElement frame, string clientMsgId) =>
+        ImJson.Serialize(frame.Deserialize<MessageSentFrame>(ImJson.Options)! with { ClientMsgId = clientMsgId });
 
     private sealed record Subscribed(ChannelMessageQueue Queue) : ILocalOnly;
 

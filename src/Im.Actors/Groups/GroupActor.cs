@@ -8,39 +8,50 @@ using static Im.Actors.Groups.GroupCommands;
 namespace Im.Actors.Groups;
 
 /// <param name="Metrics">Where the node counts live group actors and stored messages.</param>
-/// <param name="Node">This cluster member's unique address, written into the AI records it opens.</param>
-public sealed record GroupActorSettings(string AssistantUserId, TimeSpan PassivateAfter, ImMetrics Metrics, string Node = "");
+/// <param name="Node">This cluster member's unique address, written into the AI records whose calls it runs.</param>
+/// <param name="Model">The AI model, written into each record it opens.</param>
+/// <param name="ContextMessages">How many messages, ending with the patient's, an AI call is given.</param>
+public sealed record GroupActorSettings(
+    string AssistantUserId,
+    TimeSpan PassivateAfter,
+    ImMetrics Metrics,
+    string Node = "",
+    string Model = "stand-in",
+    int ContextMessages = 20);
 
 /// <summary>
 /// The single writer of one group, behind the shard region. Loads the group and its members when
 /// it starts, checks senders against them and member changes against <see cref="Access"/>, appends
-/// each message (and the AI record for a patient's message) in one store step, replies only after
-/// that step, and hands patients' messages to the AI router. A removal changes the members it
-/// pushes to from the next message on. A group that does not exist answers 3001 and passivates at
-/// once, leaving nothing behind.
+/// each message (and the AI record for a patient's message) in one store step, and replies only
+/// after that step. A removal changes the members it pushes to from the next message on. A group
+/// that does not exist answers 3001 and passivates at once, leaving nothing behind. Every
+/// transition of the group's AI records is its too: see GroupActor.AiReplies.cs.
 /// </summary>
-public sealed class GroupActor : SingleWriterActor
+public sealed partial class GroupActor : SingleWriterActor, IWithTimers
 {
     private readonly string _groupId;
     private readonly ImStore _store;
-    private readonly IActorRef _aiRouter;
+    private readonly IActorRef _aiPipeline;
     private readonly IAiEndpoint _aiEndpoint;
     private readonly GroupActorSettings _settings;
     private GroupState _state;
 
-    public GroupActor(string groupId, ImStore store, IActorRef aiRouter, IAiEndpoint aiEndpoint, GroupActorSettings settings)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public GroupActor(string groupId, ImStore store, IActorRef aiPipeline, IAiEndpoint aiEndpoint, GroupActorSettings settings)
     {
         _groupId = groupId;
         _store = store;
-        _aiRouter = aiRouter;
+        _aiPipeline = aiPipeline;
         _aiEndpoint = aiEndpoint;
         _settings = settings;
         _state = GroupState.Absent(groupId);
         Loading();
     }
 
-    public static Props Props(string groupId, ImStore store, IActorRef aiRouter, IAiEndpoint aiEndpoint, GroupActorSettings settings) =>
-        Akka.Actor.Props.Create(() => new GroupActor(groupId, store, aiRouter, aiEndpoint, settings));
+    /// <param name="aiPipeline">The node's <see cref="AiPipelineActor"/>: this writer's calls run on its own node.</param>
+    public static Props Props(string groupId, ImStore store, IActorRef aiPipeline, IAiEndpoint aiEndpoint, GroupActorSettings settings) =>
+        Akka.Actor.Props.Create(() => new GroupActor(groupId, store, aiPipeline, aiEndpoint, settings));
 
     protected override void PreStart()
     {
@@ -54,9 +65,12 @@ public sealed class GroupActor : SingleWriterActor
     {
         Receive<Loaded>(loaded =>
         {
-            if (loaded.Snapshot is { } snapshot)
-                _state = GroupState.Existing(_groupId, snapshot.MemberRoles);
             Become(Active);
+            if (loaded.Snapshot is { } snapshot)
+            {
+                _state = GroupState.Existing(_groupId, snapshot.MemberRoles);
+                if (snapshot.OpenRecords.Count > 0) InterruptOpenRecords(snapshot.OpenRecords, then: null);
+            }
             Stash.UnstashAll();
         });
         Receive<LoadFailed>(failed =>
@@ -75,9 +89,13 @@ public sealed class GroupActor : SingleWriterActor
         Receive<AddMember>(Add);
         Receive<RemoveMember>(Remove);
         Receive<SendMessage>(Send);
-        Receive<StoreAiReply>(StoreReply);
-        Receive<ReceiveTimeout>(_ => Passivate());
-        Receive<StopEntity>(_ => Context.Stop(Self));
+        ReceiveAiReplies();
+        // A writer with a reply being written stays: it is the one that will store or close it.
+        Receive<ReceiveTimeout>(_ =>
+        {
+            if (_state.OpenRecords.IsEmpty) Passivate();
+        });
+        Receive<StopEntity>(_ => StopAfterInterruptingOpenRecords());
     }
 
     private void Create(CreateGroup command)
@@ -161,7 +179,9 @@ public sealed class GroupActor : SingleWriterActor
                 RefuseAfterUserCheck(command, command.SenderId);
                 return;
             case SendDecision.Accept accept:
-                var aiChange = accept.ForwardToAi ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node) : AiRecordChange.None;
+                var aiChange = accept.ForwardToAi
+                    ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node, _settings.Model, _settings.ContextMessages, AiModes.Auto)
+                    : AiRecordChange.None;
                 var recipients = _state.Recipients();
                 RunWrite(command, async () =>
                 {
@@ -176,36 +196,15 @@ public sealed class GroupActor : SingleWriterActor
                     var appended = await _store.AppendMessage(new NewMessage(_groupId, command.SenderId, command.MsgType, command.Content,
                         recipients, command.ClientMsgId, aiChange, media));
                     if (appended.Error is { } conflict) return new WriteResult(Outcome<SentMessage>.Fail(conflict));
-                    var (stored, openedRecordId, replayed) = appended.Value!;
+                    var (stored, openedRecord, replayed) = appended.Value!;
                     return new WriteResult(Outcome<SentMessage>.Ok(new SentMessage(stored, replayed)), () =>
                     {
                         if (!replayed) _settings.Metrics.MessageStored(stored.MsgType);
-                        if (openedRecordId is { } recordId)
-                            _aiRouter.Tell(new AiCommands.Forward(_groupId, stored.MessageId, stored.Seq, recordId));
+                        if (openedRecord is not null) StartAttempt(openedRecord);
                     });
                 });
                 return;
         }
-    }
-
-    private void StoreReply(StoreAiReply command)
-    {
-        if (_state.DecideAiReply() is { } error)
-        {
-            RefuseAndPassivateIfAbsent(command, error);
-            return;
-        }
-        var message = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, command.Content,
-            _state.Recipients(), null, new AiRecordChange.Complete(command.RecordId, command.UserMessageId, command.DurationMs));
-        RunWrite(command, async () =>
-        {
-            var appended = await _store.AppendMessage(message);
-            if (appended.Error is { } error) return new WriteResult(Outcome<MessageResponse>.Fail(error));
-            return new WriteResult(Outcome<MessageResponse>.Ok(appended.Value!.Message), () =>
-            {
-                if (!appended.Value.Replayed) _settings.Metrics.MessageStored(MessageTypes.AiReply);
-            });
-        });
     }
 
     /// <summary>The user named by a command is not a member: 2003 if the user exists, 2001 if not (user checks come first).</summary>
@@ -225,6 +224,7 @@ public sealed class GroupActor : SingleWriterActor
     private void RefuseAll(ApiError error)
     {
         Receive<StopEntity>(_ => Context.Stop(Self));
+        Receive<WakeForOrphanedRecords>(_ => Passivate());
         Receive<IRefusable>(command =>
         {
             Sender.Tell(command.Refuse(error));

@@ -1,3 +1,4 @@
+using Im.Actors.Ai;
 using Im.Contracts;
 
 namespace Im.Actors.Groups;
@@ -42,13 +43,29 @@ public static class GroupCommands
             $"SendMessage {{ GroupId = {GroupId}, SenderId = {SenderId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, ClientMsgId = {ClientMsgId} }}";
     }
 
-    /// <summary>From an AI caller: store the AI's reply and close its record.</summary>
-    public sealed record StoreAiReply(string GroupId, string RecordId, string UserMessageId, string Content, long DurationMs)
-        : IWithGroupId, IRepliedWith<MessageResponse>
+    /// <summary>
+    /// Stop the AI reply of a record: the patient who asked, a DOCTOR member or an admin (see <see cref="Access"/>).
+    /// Replied with the record as it is after the stop.
+    /// </summary>
+    public sealed record StopAiReply(string GroupId, string RecordId, Caller Caller) : IWithGroupId, IRepliedWith<AiInteractionResponse>;
+
+    /// <summary>Another attempt of a failed or stopped record, on the same context: a DOCTOR member or an admin.</summary>
+    public sealed record RetryAiReply(string GroupId, string RecordId, Caller Caller) : IWithGroupId, IRepliedWith<AiInteractionResponse>;
+
+    /// <summary>
+    /// From the node's AI pipeline: how an attempt of a record ended. Its writer stores the reply or
+    /// closes the record, unless that attempt is no longer the open one. Sent only within a node.
+    /// </summary>
+    public sealed record AiAnswered(string GroupId, string RecordId, int Attempt, AiCallResult Result) : IWithGroupId, ILocalOnly
     {
-        public override string ToString() =>
-            $"StoreAiReply {{ GroupId = {GroupId}, RecordId = {RecordId}, Content = {Redact.Text(Content)} }}";
+        public override string ToString() => $"AiAnswered {{ GroupId = {GroupId}, RecordId = {RecordId}, Attempt = {Attempt}, Result = {Result.GetType().Name} }}";
     }
+
+    /// <summary>
+    /// From the record janitor: a record of this group is open on a cluster member that is gone. Starting
+    /// the group's writer is the whole point: a writer that starts closes the open records it finds.
+    /// </summary>
+    public sealed record WakeForOrphanedRecords(string GroupId) : IWithGroupId;
 }
 
 /// <param name="Replayed">

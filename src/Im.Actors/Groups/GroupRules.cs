@@ -1,15 +1,24 @@
 using System.Collections.Immutable;
+using Im.Actors.Storage;
 using Im.Contracts;
 
 namespace Im.Actors.Groups;
 
-/// <summary>What a GroupActor knows: whether its group exists and each member's group role.</summary>
-public sealed record GroupState(string GroupId, bool Exists, ImmutableDictionary<string, string> MemberRoles)
+/// <summary>
+/// What a GroupActor knows: whether its group exists, each member's group role, and the AI records
+/// it has open (an attempt running in its node's pipeline), by record id.
+/// </summary>
+public sealed record GroupState(
+    string GroupId,
+    bool Exists,
+    ImmutableDictionary<string, string> MemberRoles,
+    ImmutableDictionary<string, OpenAiRecord> OpenRecords)
 {
-    public static GroupState Absent(string groupId) => new(groupId, false, ImmutableDictionary<string, string>.Empty);
+    public static GroupState Absent(string groupId) =>
+        new(groupId, false, ImmutableDictionary<string, string>.Empty, ImmutableDictionary<string, OpenAiRecord>.Empty);
 
     public static GroupState Existing(string groupId, IEnumerable<KeyValuePair<string, string>> memberRoles) =>
-        new(groupId, true, memberRoles.ToImmutableDictionary());
+        new(groupId, true, memberRoles.ToImmutableDictionary(), ImmutableDictionary<string, OpenAiRecord>.Empty);
 }
 
 public abstract record SendDecision
@@ -68,8 +77,6 @@ public static class GroupRules
         return state.MemberRoles.ContainsKey(userId) ? new MemberDecision.Remove() : new MemberDecision.RefuseAfterUserCheck();
     }
 
-    public static ApiError? DecideAiReply(this GroupState state) => state.Exists ? null : Errors.GroupNotFound;
-
     public static string? RoleOf(this GroupState state, string? userId) =>
         userId is not null && state.MemberRoles.TryGetValue(userId, out var role) ? role : null;
 
@@ -78,6 +85,16 @@ public static class GroupRules
 
     public static GroupState WithoutMember(this GroupState state, string userId) =>
         state with { MemberRoles = state.MemberRoles.Remove(userId) };
+
+    public static GroupState WithOpenRecord(this GroupState state, OpenAiRecord record) =>
+        state with { OpenRecords = state.OpenRecords.SetItem(record.RecordId, record) };
+
+    public static GroupState WithoutOpenRecord(this GroupState state, string recordId) =>
+        state with { OpenRecords = state.OpenRecords.Remove(recordId) };
+
+    /// <summary>The open record whose running attempt is <paramref name="attempt"/>; null if that attempt is over.</summary>
+    public static OpenAiRecord? OpenAttempt(this GroupState state, string recordId, int attempt) =>
+        state.OpenRecords.TryGetValue(recordId, out var open) && open.Attempt == attempt ? open : null;
 
     /// <summary>Who a stored message is pushed to: the members at the time it is stored.</summary>
     public static IReadOnlyCollection<string> Recipients(this GroupState state) => state.MemberRoles.Keys.ToList();

@@ -30,7 +30,8 @@ public static class SessionProtocol
 /// <param name="AskTimeout">How long a send may wait for its group's answer before the client is told to retry.</param>
 /// <param name="Metrics">Where the node counts pushes and asks that timed out.</param>
 /// <param name="ExpiresAt">When the connection's token expires (Jwt mode): the socket is closed 1008 then.</param>
-public sealed record SessionSettings(TimeSpan AskTimeout, ImMetrics Metrics, DateTimeOffset? ExpiresAt = null);
+/// <param name="Caller">Who the connection acts as, for the checks of <see cref="Access"/>; the socket's user in Header mode.</param>
+public sealed record SessionSettings(TimeSpan AskTimeout, ImMetrics Metrics, DateTimeOffset? ExpiresAt = null, Caller? Caller = null);
 
 /// <summary>
 /// One per WebSocket connection. Checks the user, says <c>connected</c>, registers with the node's
@@ -112,6 +113,10 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
         });
         Receive<SessionProtocol.Inbound>(inbound => HandleInbound(inbound.Text));
         Receive<SendAnswered>(Answered);
+        Receive<StopAnswered>(answer =>
+        {
+            if (answer.Error is { } error) Send(new ErrorFrame(error.Code, error.Message, answer.ClientMsgId));
+        });
         Receive<TokenExpired>(_ =>
         {
             Send(new ErrorFrame(ErrorCodes.Unauthorized, "the token has expired; reconnect with a new one"));
@@ -153,6 +158,9 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
                 case FrameTypes.SendMessage:
                     SendMessage(frame, clientMsgId);
                     break;
+                case FrameTypes.AiStop:
+                    StopAiReply(frame, clientMsgId);
+                    break;
                 default:
                     Send(new ErrorFrame(ErrorCodes.UnknownType, "unknown frame type", clientMsgId));
                     break;
@@ -188,6 +196,28 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
                 });
     }
 
+    // A stop is acknowledged by the record's ai_state "stopped" push; only a refusal is answered here.
+    private void StopAiReply(JsonElement frame, string? clientMsgId)
+    {
+        var parsed = RequestReader.AiStopFrame(frame);
+        if (parsed.Error is { } invalid)
+        {
+            Send(new ErrorFrame(invalid.Code, invalid.Message, clientMsgId));
+            return;
+        }
+        var caller = _settings.Caller ?? Caller.FromHeader(_userId);
+        AiRecordCommands.Ask(_store, _groups, parsed.Value!.RecordId, groupId => new GroupCommands.StopAiReply(groupId, parsed.Value.RecordId, caller),
+                _settings.AskTimeout)
+            .PipeTo(Self,
+                success: outcome => new StopAnswered(clientMsgId, outcome.Error),
+                failure: ex =>
+                {
+                    if (ex is not AskTimeoutException) return new StopAnswered(clientMsgId, Errors.For(ex));
+                    _settings.Metrics.AskTimedOut();
+                    return new StopAnswered(clientMsgId, new ApiError(ErrorCodes.ServiceUnavailable, "the stop was not confirmed in time; try again"));
+                });
+    }
+
     // A stored message is acknowledged by its message_sent push through the fan-out. A repeat of an
     // earlier client_msg_id stored nothing and pushed nothing, so this connection alone is told.
     private void Answered(SendAnswered answer)
@@ -215,6 +245,8 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
     private sealed record UserChecked(bool Exists) : ILocalOnly;
 
     private sealed record SendAnswered(string? ClientMsgId, Outcome<SentMessage> Outcome) : ILocalOnly;
+
+    private sealed record StopAnswered(string? ClientMsgId, ApiError? Error) : ILocalOnly;
 
     private sealed record TokenExpired : ILocalOnly;
 }

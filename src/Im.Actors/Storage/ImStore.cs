@@ -64,10 +64,12 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     {
         var groupTask = Db.HashGetAllAsync(keys.Group(groupId));
         var membersTask = Db.HashGetAllAsync(keys.GroupMembers(groupId));
+        var openTask = Db.SetMembersAsync(keys.GroupOpenRecords(groupId));
         var group = ToGroup(await groupTask);
         if (group is null) return null;
         var roles = (await membersTask).ToImmutableDictionary(e => (string)e.Name!, e => ParseMember((string)e.Name!, e.Value).Member.UserRole);
-        return new GroupSnapshot(group, roles);
+        var open = await Task.WhenAll((await openTask).Select(id => Db.HashGetAllAsync(keys.Record((string)id!))));
+        return new GroupSnapshot(group, roles, [.. open.Select(ToOpenRecord).OfType<OpenAiRecord>()]);
     }
 
     /// <summary>Members by join order (which is <c>joined_at</c> order, ties broken by who joined first).</summary>
@@ -148,19 +150,34 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         var (mode, recordId, url, userMessageId, duration, node) = message.Ai switch
         {
             AiRecordChange.Open open => ("create", Ids.NewRecordId(now), open.AiServiceUrl, "", "", open.Node),
-            AiRecordChange.Complete done => ("complete", done.RecordId, "", done.UserMessageId, done.DurationMs.ToString(CultureInfo.InvariantCulture), ""),
+            AiRecordChange.Complete done => ("complete", done.RecordId, "", done.UserMessageId, Number(done.DurationMs), ""),
             _ => ("none", "", "", "", "", ""),
+        };
+        var (attempt, model, contextSize, aiMode) = message.Ai switch
+        {
+            AiRecordChange.Open open => ("", open.Model, Number(open.ContextSize), open.AiMode),
+            AiRecordChange.Complete done => (Number(done.Attempt), "", "", ""),
+            _ => ("", "", "", ""),
+        };
+        // What the record's clients hear right after the message itself: the AI is thinking, or it is done.
+        var after = message.Ai switch
+        {
+            AiRecordChange.Open => PushEvent.Json(message.Recipients,
+                new AiStateFrame(message.GroupId, recordId, messageId, AiStates.Thinking)),
+            AiRecordChange.Complete done => PushEvent.Json(message.Recipients,
+                new AiStateFrame(message.GroupId, done.RecordId, done.UserMessageId, AiStates.Done)),
+            _ => "",
         };
 
         var (mediaType, mediaSize, mediaWidth, mediaHeight) = message.Media is { } media
             ? (media.ContentType, Number(media.Size), Number(media.Width), Number(media.Height))
             : ("", "", "", "");
-        // The message as REST answers it, with placeholders for id and seq, which only the script knows.
-        var template = new StoredEvent(message.Recipients.ToList(), message.ClientMsgId,
-            new MessageResponse(IdPlaceholder, messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content,
-                SeqPlaceholder, createdAt, createdAt, message.Media),
-            userMessageId == "" ? null : userMessageId);
-        var json = JsonSerializer.Serialize(template, ImJson.Options);
+        // The message's frame as clients get it, with placeholders for id and seq, which only the script knows.
+        var placeholder = new MessageResponse(IdPlaceholder, messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content,
+            SeqPlaceholder, createdAt, createdAt, message.Media);
+        var json = message.MsgType == MessageTypes.AiReply
+            ? PushEvent.Json(message.Recipients, AiReplyFrame.From(placeholder, userMessageId))
+            : PushEvent.Json(message.Recipients, MessageSentFrame.From(placeholder, null), message.FromUserId, message.ClientMsgId);
         // Searching for the quoted name too makes a match inside a string value impossible: quotes there are escaped.
         var idAt = json.IndexOf(IdMarker, StringComparison.Ordinal) + IdMarker.Length - PlaceholderLength;
         var seqAt = json.IndexOf(SeqMarker, StringComparison.Ordinal) + SeqMarker.Length - PlaceholderLength;
@@ -175,15 +192,18 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
             [
                 keys.MessageCounter, keys.Group(message.GroupId), keys.GroupMessages(message.GroupId), keys.Message(messageId),
                 keys.RecordCounter, recordId == "" ? keys.Prefix + "record:-" : keys.Record(recordId),
-                keys.GroupRecords(message.GroupId), keys.PendingRecords, sentOnce,
+                keys.GroupRecords(message.GroupId), keys.PendingRecords, sentOnce, keys.GroupOpenRecords(message.GroupId),
             ],
             [
                 messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content, createdAt, userMessageId,
                 mode, recordId, url, duration, keys.Events.ToString(), head, middle, tail, node,
                 fingerprint, (long)IdempotencyWindow.TotalSeconds, mediaType, mediaSize, mediaWidth, mediaHeight,
+                attempt, model, contextSize, aiMode, after,
             ]))!;
         switch ((long)result[0])
         {
+            case -3:
+                return Errors.AttemptNotOpen;
             case -2:
                 return Errors.IdempotencyConflict;
             case -1:
@@ -193,7 +213,10 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         }
         var stored = new MessageResponse((long)result[0], messageId, message.GroupId, message.FromUserId, message.MsgType,
             message.Content, (long)result[1], createdAt, createdAt, message.Media);
-        return new AppendedMessage(stored, mode == "create" ? recordId : null, Replayed: false);
+        var opened = mode == "create"
+            ? new OpenAiRecord(recordId, messageId, message.FromUserId, 1, (long)result[3], stored.Seq)
+            : null;
+        return new AppendedMessage(stored, opened, Replayed: false);
     }
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
@@ -249,16 +272,23 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         return (await LoadMessages(ids), await totalTask);
     }
 
-    /// <summary>Up to <paramref name="count"/> messages with <c>seq</c> at most <paramref name="uptoSeq"/>, oldest first.</summary>
-    public async Task<IReadOnlyList<MessageResponse>> RecentMessages(string groupId, long uptoSeq, int count)
-    {
-        var ids = await Db.SortedSetRangeByScoreAsync(keys.GroupMessages(groupId), double.NegativeInfinity, uptoSeq,
-            Exclude.None, Order.Descending, 0, count);
-        Array.Reverse(ids);
-        return await LoadMessages(ids);
-    }
+    /// <summary>The group's messages with <c>seq</c> from <paramref name="fromSeq"/> to <paramref name="toSeq"/>, oldest first: an AI call's context.</summary>
+    public async Task<IReadOnlyList<MessageResponse>> MessagesInRange(string groupId, long fromSeq, long toSeq) =>
+        await LoadMessages(await Db.SortedSetRangeByScoreAsync(keys.GroupMessages(groupId), fromSeq, toSeq, Exclude.None, Order.Ascending));
 
     public async Task<AiInteractionResponse?> GetRecord(string recordId) => ToRecord(await Db.HashGetAllAsync(keys.Record(recordId)));
+
+    /// <summary>The record and who asked, for its writer's decisions; records of older versions name nobody.</summary>
+    public async Task<StoredAiRecord?> GetStoredRecord(string recordId)
+    {
+        var entries = await Db.HashGetAllAsync(keys.Record(recordId));
+        return ToRecord(entries) is { } record
+            ? new StoredAiRecord(record, entries.FirstOrDefault(e => e.Name == "asked_by").Value.ToString())
+            : null;
+    }
+
+    /// <summary>The group a record belongs to, which routes a stop or a retry to the group's writer; null for no such record.</summary>
+    public async Task<string?> RecordGroup(string recordId) => await Db.HashGetAsync(keys.Record(recordId), "group_id");
 
     /// <summary>A page of the group's AI interaction records, newest first.</summary>
     public async Task<(IReadOnlyList<AiInteractionResponse> Records, long Total)> ListRecords(string groupId, PageRequest page)
@@ -270,31 +300,46 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         return (records.Select(ToRecord).OfType<AiInteractionResponse>().ToList(), await totalTask);
     }
 
-    /// <summary>Marks a record still at status 0 as failed. Returns false if it was already closed.</summary>
-    public async Task<bool> FailRecord(string recordId, string errorMessage, long? durationMs)
+    /// <summary>
+    /// Closes an open record without a reply (failed, stopped, interrupted) and publishes
+    /// <paramref name="state"/> to <paramref name="recipients"/> in the same step. With an
+    /// <paramref name="attempt"/>, only while that attempt is the open one. False if it was not open.
+    /// </summary>
+    public async Task<bool> CloseRecord(string groupId, string recordId, int? attempt, string errorMessage, long? durationMs,
+        IEnumerable<string> recipients, AiStateFrame state) =>
+        (long)await Db.ScriptEvaluateAsync(StoreScripts.CloseRecord,
+            [keys.Record(recordId), keys.PendingRecords, keys.GroupOpenRecords(groupId)],
+            [
+                attempt is { } a ? Number(a) : "", errorMessage, durationMs is { } ms ? Number(ms) : "", Ids.FormatTime(Now), recordId,
+                keys.Events.ToString(), PushEvent.Json(recipients, state),
+            ]) == 1;
+
+    /// <summary>Opens a record closed without a reply for one more attempt, on the same context; null if it was not so closed.</summary>
+    public async Task<int?> ReopenRecord(string groupId, string recordId, string userMessageId, string node, string aiMode,
+        IEnumerable<string> recipients)
     {
-        var failed = (long)await Db.ScriptEvaluateAsync(StoreScripts.FailRecord,
-            [keys.Record(recordId), keys.PendingRecords],
-            [errorMessage, durationMs?.ToString(CultureInfo.InvariantCulture) ?? "", Ids.FormatTime(Now), recordId]);
-        return failed == 1;
+        var attempt = (long)await Db.ScriptEvaluateAsync(StoreScripts.ReopenRecord,
+            [keys.Record(recordId), keys.PendingRecords, keys.GroupOpenRecords(groupId)],
+            [
+                Ids.FormatTime(Now), node, aiMode, recordId, keys.Events.ToString(),
+                PushEvent.Json(recipients, new AiStateFrame(groupId, recordId, userMessageId, AiStates.Thinking)),
+            ]);
+        return attempt < 0 ? null : (int)attempt;
     }
+
+    /// <summary>Publishes a frame that is not stored (an AI reply's progress) to the group's members.</summary>
+    public Task PublishFrame<TFrame>(IEnumerable<string> recipients, TFrame frame) =>
+        Db.PublishAsync(keys.Events, PushEvent.Json(recipients, frame));
 
     public async Task<IReadOnlyList<string>> PendingRecordIds() =>
         (await Db.SetMembersAsync(keys.PendingRecords)).Select(v => (string)v!).ToList();
 
-    /// <summary>
-    /// Fails every record still at status 0 whose AI call ran on a node not in <paramref name="liveNodes"/>:
-    /// that node died or left with the call in flight, and nobody else will finish it. Returns how many.
-    /// </summary>
-    public async Task<int> CloseOrphanedRecords(IReadOnlySet<string> liveNodes, string errorMessage)
+    /// <summary>Every open record's group and the cluster member running its call, for noticing calls whose member is gone.</summary>
+    public async Task<IReadOnlyList<(string RecordId, string GroupId, string Node)>> PendingRecordNodes()
     {
-        var closed = 0;
-        foreach (var recordId in await PendingRecordIds())
-        {
-            var node = (string?)await Db.HashGetAsync(keys.Record(recordId), "node") ?? "";
-            if (!liveNodes.Contains(node) && await FailRecord(recordId, errorMessage, null)) closed++;
-        }
-        return closed;
+        var ids = await PendingRecordIds();
+        var fields = await Task.WhenAll(ids.Select(id => Db.HashGetAsync(keys.Record(id), ["group_id", "node"])));
+        return [.. ids.Zip(fields).Where(p => !p.Second[0].IsNull).Select(p => (p.First, (string)p.Second[0]!, (string?)p.Second[1] ?? ""))];
     }
 
     private async Task<IReadOnlyList<MessageResponse>> LoadMessages(RedisValue[] ids)
@@ -355,7 +400,24 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         return new AiInteractionResponse(long.Parse(f["id"], CultureInfo.InvariantCulture), f["record_id"], f["group_id"],
             f["user_message_id"], f.GetValueOrDefault("ai_message_id"), f["ai_service_url"],
             int.Parse(f["status"], CultureInfo.InvariantCulture),
-            f.TryGetValue("duration_ms", out var duration) ? long.Parse(duration, CultureInfo.InvariantCulture) : null,
-            f.GetValueOrDefault("error_message"), f["created_at"], f["updated_at"]);
+            OptionalLong(f, "duration_ms"), f.GetValueOrDefault("error_message"), f["created_at"], f["updated_at"],
+            f.GetValueOrDefault("model"), OptionalLong(f, "context_from_seq"), OptionalLong(f, "context_to_seq"),
+            f.TryGetValue("attempts", out var attempts) ? int.Parse(attempts, CultureInfo.InvariantCulture) : 1,
+            f.GetValueOrDefault("ai_mode") ?? AiModes.Auto, f.GetValueOrDefault("review_state"), f.GetValueOrDefault("reviewed_by"),
+            f.TryGetValue("edited", out var edited) ? edited == "1" : null);
     }
+
+    /// <summary>An open record (status 0) as its writer takes it over; records of older versions lack the context and read as empty.</summary>
+    private static OpenAiRecord? ToOpenRecord(HashEntry[] entries)
+    {
+        if (entries.Length == 0) return null;
+        var f = entries.ToStringDictionary();
+        if (f.GetValueOrDefault("status") != "0") return null;
+        return new OpenAiRecord(f["record_id"], f["user_message_id"], f.GetValueOrDefault("asked_by") ?? "",
+            f.TryGetValue("attempts", out var attempts) ? int.Parse(attempts, CultureInfo.InvariantCulture) : 1,
+            OptionalLong(f, "context_from_seq") ?? 0, OptionalLong(f, "context_to_seq") ?? 0);
+    }
+
+    private static long? OptionalLong(Dictionary<string, string> fields, string name) =>
+        fields.TryGetValue(name, out var value) ? long.Parse(value, CultureInfo.InvariantCulture) : null;
 }

@@ -28,6 +28,9 @@ public sealed class StoreKeys(string prefix)
     public RedisKey GroupMembers(string groupId) => Prefix + "group:" + Segment(groupId) + ":members";
     public RedisKey GroupMessages(string groupId) => Prefix + "group:" + Segment(groupId) + ":messages";
     public RedisKey GroupRecords(string groupId) => Prefix + "group:" + Segment(groupId) + ":records";
+
+    /// <summary>The group's AI records at status 0, which its writer takes over when it starts.</summary>
+    public RedisKey GroupOpenRecords(string groupId) => Prefix + "group:" + Segment(groupId) + ":records:open";
     public RedisKey Message(string messageId) => Prefix + "msg:" + Segment(messageId);
     public RedisKey Record(string recordId) => Prefix + "record:" + Segment(recordId);
     public RedisKey Media(string mediaId) => Prefix + "media:" + Segment(mediaId);

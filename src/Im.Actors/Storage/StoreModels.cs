@@ -1,10 +1,11 @@
 using System.Collections.Immutable;
+using System.Text.Json;
 using Im.Contracts;
 
 namespace Im.Actors.Storage;
 
-/// <summary>What a GroupActor loads when it starts: the group and who is in it with which group role.</summary>
-public sealed record GroupSnapshot(GroupResponse Group, ImmutableDictionary<string, string> MemberRoles);
+/// <summary>What a GroupActor loads when it starts: the group, who is in it with which group role, and its open AI records.</summary>
+public sealed record GroupSnapshot(GroupResponse Group, ImmutableDictionary<string, string> MemberRoles, IReadOnlyList<OpenAiRecord> OpenRecords);
 
 /// <summary>
 /// A message to append. <paramref name="Ai"/> says what the append does to an AI interaction record;
@@ -31,27 +32,41 @@ public abstract record AiRecordChange
     public static readonly AiRecordChange None = new NoChange();
 
     /// <summary>
-    /// The message is a patient's: open a record at status 0 in the same step. <paramref name="Node"/>
-    /// is the cluster member (address and incarnation) whose AI router takes it, so that the record
-    /// can be closed if that member dies with the call in flight.
+    /// The message is a patient's: open a record at status 0, attempt 1, in the same step. The
+    /// context is the group's last <paramref name="ContextSize"/> messages ending with this one (a
+    /// <c>seq</c> range, fixed now, so a retry sends exactly the same). <paramref name="Node"/> is the
+    /// cluster member running the call (address and incarnation), so that a crash of it is noticed.
     /// </summary>
-    public sealed record Open(string AiServiceUrl, string Node = "") : AiRecordChange;
+    public sealed record Open(string AiServiceUrl, string Node, string Model, int ContextSize, string AiMode) : AiRecordChange;
 
-    /// <summary>The message is the AI's reply: close the record at status 1 in the same step.</summary>
-    public sealed record Complete(string RecordId, string UserMessageId, long DurationMs) : AiRecordChange;
+    /// <summary>
+    /// The message is the AI's reply to <paramref name="Attempt"/> of the record: close it at status 1 in
+    /// the same step, unless it is no longer that attempt, open (then nothing is stored: never two replies).
+    /// </summary>
+    public sealed record Complete(string RecordId, string UserMessageId, long DurationMs, int Attempt) : AiRecordChange;
 
     private sealed record NoChange : AiRecordChange;
 }
 
+/// <summary>An open record as its group's writer needs it: which attempt runs, for whom, on which context.</summary>
+public sealed record OpenAiRecord(string RecordId, string UserMessageId, string AskedBy, int Attempt, long ContextFromSeq, long ContextToSeq);
+
 /// <param name="Replayed">The message was stored before under the same <c>client_msg_id</c>; nothing was stored now.</param>
-public sealed record AppendedMessage(MessageResponse Message, string? OpenedRecordId, bool Replayed);
+/// <param name="OpenedRecord">The AI record the append opened, for a patient's message.</param>
+public sealed record AppendedMessage(MessageResponse Message, OpenAiRecord? OpenedRecord, bool Replayed);
+
+/// <summary>A record with what only its writer reads: who asked (the patient the reply answers).</summary>
+public sealed record StoredAiRecord(AiInteractionResponse Record, string AskedBy);
 
 /// <summary>
-/// The fan-out event, as published on the events channel: the stored message exactly as REST
-/// answers it, who it goes to, and what only frames carry (the sender's <c>client_msg_id</c>, an AI
-/// reply's <c>user_message_id</c>).
+/// What the events channel carries: a frame exactly as clients get it, and who gets it. The
+/// sender's own connections also get its <c>client_msg_id</c>, echoed into the frame.
 /// </summary>
-public sealed record StoredEvent(IReadOnlyList<string> Recipients, string? ClientMsgId, MessageResponse Message, string? UserMessageId);
+public sealed record PushEvent(IReadOnlyList<string> Recipients, JsonElement Frame, string? SenderId = null, string? ClientMsgId = null)
+{
+    public static string Json<TFrame>(IEnumerable<string> recipients, TFrame frame, string? senderId = null, string? clientMsgId = null) =>
+        ImJson.Serialize(new PushEvent(recipients.ToList(), JsonSerializer.SerializeToElement(frame, ImJson.Options), senderId, clientMsgId));
+}
 
 public enum AddMemberResult
 {

@@ -53,19 +53,29 @@ internal static class StoreScripts
         return 1
         """;
 
-    // The append: id and seq taken, message stored and indexed, the AI record created or completed,
-    // and the event published, all in one step, so pub/sub order is seq order. With a client_msg_id,
+    // The append: id and seq taken, message stored and indexed, the AI record opened or completed,
+    // and the events published, all in one step, so pub/sub order is seq order. With a client_msg_id,
     // the same step first looks for the message that id already stored: a repeat of it is answered
-    // with that message and changes nothing; the id with other content is a conflict.
+    // with that message and changes nothing; the id with other content is a conflict. An AI reply is
+    // stored only while its record is open on the same attempt: a stopped, interrupted or retried
+    // attempt's late answer changes nothing, so a patient's message never gets two replies.
     // KEYS: msg counter, group, group messages, message, record counter, record, group records, pending records,
-    //       sent-once (the sender's client_msg_id in this group).
-    // ARGV: message_id, group_id, from, msg_type, content, now, user_message_id ('' for none),
-    //       record mode ('none' | 'create' | 'complete'), record_id, ai_service_url, duration_ms,
-    //       channel, payload head, payload middle, payload tail, node (of an opened record),
-    //       fingerprint of msg_type and content (64 hex digits; '' without client_msg_id), window in seconds,
-    //       an IMAGE's media content type, size, width and height ('' for other messages).
-    // Returns {id, seq, record id (0 unless created)}, or {-1, message_id} for a repeat, or {-2} for a conflict.
+    //       sent-once (the sender's client_msg_id in this group), the group's open records.
+    // ARGV: 1 message_id, 2 group_id, 3 from, 4 msg_type, 5 content, 6 now, 7 user_message_id ('' for none),
+    //       8 record mode ('none' | 'create' | 'complete'), 9 record_id, 10 ai_service_url, 11 duration_ms,
+    //       12 channel, 13-15 the message event's head, middle and tail (around id and seq), 16 node (of an opened record),
+    //       17 fingerprint of msg_type and content (64 hex digits; '' without client_msg_id), 18 window in seconds,
+    //       19-22 an IMAGE's media content type, size, width and height ('' for other messages),
+    //       23 the attempt a reply answers, 24 model, 25 context size, 26 ai_mode (of an opened record),
+    //       27 an event published after the message's ('' for none: the record's thinking or done state).
+    // Returns {id, seq, record id (0 unless created), first seq of its context}, {-1, message_id} for a repeat, {-2} for a conflict,
+    // or {-3} for a reply to an attempt that is no longer open.
     public const string AppendMessage = """
+        if ARGV[8] == 'complete' then
+            if redis.call('HGET', KEYS[6], 'status') ~= '0' or (redis.call('HGET', KEYS[6], 'attempts') or '1') ~= ARGV[23] then
+                return {-3}
+            end
+        end
         if ARGV[17] ~= '' then
             local first = redis.call('GET', KEYS[9])
             if first then
@@ -84,19 +94,57 @@ internal static class StoreScripts
         end
         redis.call('ZADD', KEYS[3], seq, ARGV[1])
         local record = 0
+        local from = 0
         if ARGV[8] == 'create' then
             record = redis.call('INCR', KEYS[5])
+            from = seq - tonumber(ARGV[25]) + 1
+            if from < 1 then from = 1 end
             redis.call('HSET', KEYS[6], 'id', record, 'record_id', ARGV[9], 'group_id', ARGV[2], 'user_message_id', ARGV[1],
-                'ai_service_url', ARGV[10], 'status', 0, 'node', ARGV[16], 'created_at', ARGV[6], 'updated_at', ARGV[6])
+                'asked_by', ARGV[3], 'ai_service_url', ARGV[10], 'status', 0, 'node', ARGV[16], 'created_at', ARGV[6],
+                'updated_at', ARGV[6], 'model', ARGV[24], 'attempts', 1, 'ai_mode', ARGV[26],
+                'context_from_seq', from, 'context_to_seq', seq)
             redis.call('ZADD', KEYS[7], record, ARGV[9])
             redis.call('SADD', KEYS[8], ARGV[9])
+            redis.call('SADD', KEYS[10], ARGV[9])
         elseif ARGV[8] == 'complete' then
             redis.call('HSET', KEYS[6], 'status', 1, 'ai_message_id', ARGV[1], 'duration_ms', ARGV[11], 'updated_at', ARGV[6])
             redis.call('HDEL', KEYS[6], 'error_message')
             redis.call('SREM', KEYS[8], ARGV[9])
+            redis.call('SREM', KEYS[10], ARGV[9])
         end
         redis.call('PUBLISH', ARGV[12], ARGV[13] .. id .. ARGV[14] .. seq .. ARGV[15])
-        return {id, seq, record}
+        if ARGV[27] ~= '' then redis.call('PUBLISH', ARGV[12], ARGV[27]) end
+        return {id, seq, record, from}
+        """;
+
+    // Closes an open record without a reply (failed, stopped, interrupted), and says so to the group.
+    // KEYS: record, pending records, the group's open records.
+    // ARGV: attempt ('' for whichever is open), error_message, duration_ms ('' for none), now, record_id, channel,
+    //       the event to publish ('' for none).
+    // Returns 1 if it closed the record, 0 if the record was not open on that attempt.
+    public const string CloseRecord = """
+        if redis.call('HGET', KEYS[1], 'status') ~= '0' then return 0 end
+        if ARGV[1] ~= '' and (redis.call('HGET', KEYS[1], 'attempts') or '1') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'status', 2, 'error_message', ARGV[2], 'updated_at', ARGV[4])
+        if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'duration_ms', ARGV[3]) else redis.call('HDEL', KEYS[1], 'duration_ms') end
+        redis.call('SREM', KEYS[2], ARGV[5])
+        redis.call('SREM', KEYS[3], ARGV[5])
+        if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
+        return 1
+        """;
+
+    // Opens a failed, stopped or rejected record again for one more attempt, on the same context.
+    // KEYS: record, pending records, the group's open records. ARGV: now, node, ai_mode, record_id, channel, event.
+    // Returns the new attempt, or -1 if the record is not closed without a reply.
+    public const string ReopenRecord = """
+        if redis.call('HGET', KEYS[1], 'status') ~= '2' then return -1 end
+        local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '1') + 1
+        redis.call('HSET', KEYS[1], 'status', 0, 'attempts', attempt, 'node', ARGV[2], 'ai_mode', ARGV[3], 'updated_at', ARGV[1])
+        redis.call('HDEL', KEYS[1], 'error_message', 'duration_ms')
+        redis.call('SADD', KEYS[2], ARGV[4])
+        redis.call('SADD', KEYS[3], ARGV[4])
+        redis.call('PUBLISH', ARGV[5], ARGV[6])
+        return attempt
         """;
 
     // KEYS: media, media bytes. ARGV: media_id, group_id, uploaded_by, content_type, size, width, height, sha256, now, bytes.
@@ -104,16 +152,6 @@ internal static class StoreScripts
         redis.call('HSET', KEYS[1], 'media_id', ARGV[1], 'group_id', ARGV[2], 'uploaded_by', ARGV[3], 'content_type', ARGV[4],
             'size', ARGV[5], 'width', ARGV[6], 'height', ARGV[7], 'sha256', ARGV[8], 'created_at', ARGV[9])
         redis.call('SET', KEYS[2], ARGV[10])
-        return 1
-        """;
-
-    // KEYS: record, pending records. ARGV: error_message, duration_ms ('' for none), now, record_id.
-    // Only a record still at status 0 is failed; returns 1 if it was.
-    public const string FailRecord = """
-        if redis.call('HGET', KEYS[1], 'status') ~= '0' then return 0 end
-        redis.call('HSET', KEYS[1], 'status', 2, 'error_message', ARGV[1], 'updated_at', ARGV[3])
-        if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'duration_ms', ARGV[2]) end
-        redis.call('SREM', KEYS[2], ARGV[4])
         return 1
         """;
 }

@@ -1,8 +1,10 @@
 using Akka.Actor;
 using Akka.Hosting;
 using Im.Actors;
+using Im.Actors.Groups;
 using Im.Actors.Media;
 using Im.Actors.Queries;
+using Im.Actors.Storage;
 using Im.Contracts;
 using Im.Host.Config;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -18,6 +20,7 @@ public sealed class ActorGateway(
     IRequiredActor<UserRegion> users,
     IRequiredActor<QueryActor> queries,
     IRequiredActor<MediaActor> media,
+    ImStore store,
     ImOptions options,
     ImMetrics metrics,
     ILogger<ActorGateway> logger)
@@ -31,6 +34,20 @@ public sealed class ActorGateway(
     {
         var outcome = await Ask(groups.ActorRef, command, cancellation);
         return outcome.Error is { } error ? ApiResults.Error(error) : TypedResults.Ok(toResponse(outcome.Value!));
+    }
+
+    /// <summary>A stop or a retry: to the writer of the record's group (404 <c>RECORD_NOT_FOUND</c> when there is no such record).</summary>
+    public async Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> AskRecordWriter(string recordId,
+        Func<string, IRepliedWith<AiInteractionResponse>> command, CancellationToken cancellation)
+    {
+        try
+        {
+            return ApiResults.From(await AiRecordCommands.Ask(store, groups.ActorRef, recordId, command, options.AskTimeout, cancellation));
+        }
+        catch (AskTimeoutException)
+        {
+            return ApiResults.Error(TimedOut(nameof(AskRecordWriter)));
+        }
     }
 
     public async Task<Results<Ok<T>, ApiErrorResult>> AskUser<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
@@ -55,9 +72,14 @@ public sealed class ActorGateway(
         }
         catch (AskTimeoutException)
         {
-            metrics.AskTimedOut();
-            logger.LogWarning("{Message} got no answer within {Timeout}", message.GetType().Name, options.AskTimeout);
-            return ApiResults.Unavailable;
+            return TimedOut(message.GetType().Name);
         }
+    }
+
+    private ApiError TimedOut(string what)
+    {
+        metrics.AskTimedOut();
+        logger.LogWarning("{Message} got no answer within {Timeout}", what, options.AskTimeout);
+        return ApiResults.Unavailable;
     }
 }

@@ -9,11 +9,12 @@ public static class ApiResults
     public static int StatusFor(string code) => code switch
     {
         ErrorCodes.UserNotFound or ErrorCodes.NotMember or ErrorCodes.GroupNotFound
-            or ErrorCodes.MessageNotFound or ErrorCodes.MediaNotFound or ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+            or ErrorCodes.MessageNotFound or ErrorCodes.MediaNotFound or ErrorCodes.RecordNotFound
+            or ErrorCodes.NotFound => StatusCodes.Status404NotFound,
         ErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
         ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
         ErrorCodes.MethodNotAllowed => StatusCodes.Status405MethodNotAllowed,
-        ErrorCodes.IdempotencyConflict => StatusCodes.Status409Conflict,
+        ErrorCodes.IdempotencyConflict or ErrorCodes.InvalidState => StatusCodes.Status409Conflict,
         ErrorCodes.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
         ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Im.Actors.Ai;
 using Im.Contracts;
 using Im.Host.Config;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,8 +16,7 @@ public static class InfoApi
         api.MapGet("/info", Get).AllowAnonymous().WithTags("Info")
             .WithName("GetInfo").WithSummary("How to log in (auth_mode), before having a token");
 
-    private static Ok<InfoResponse> Get(AuthOptions auth) => TypedResults.Ok(new InfoResponse(
-        auth.AuthMode.ToString().ToLowerInvariant(), Version,
-        // Streamed AI replies are not served yet; the field is there so clients can ask.
-        AiStream: false));
+    // ai_stream: whether AI replies arrive as ai_delta pieces (Ai__Stream) before the finished ai_reply.
+    private static Ok<InfoResponse> Get(AuthOptions auth, AiSettings ai) => TypedResults.Ok(new InfoResponse(
+        auth.AuthMode.ToString().ToLowerInvariant(), Version, AiStream: ai.Stream));
 }

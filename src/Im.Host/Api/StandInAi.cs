@@ -10,7 +10,9 @@ namespace Im.Host.Api;
 /// <summary>
 /// The built-in AI stand-in: an OpenAI-compatible chat-completions endpoint that answers
 /// deterministically, so a fresh clone gets AI replies with no AI service at hand. It is called
-/// over HTTP like a real service; only loopback callers are served.
+/// over HTTP like a real service; only loopback callers are served. Asked to stream, it sends the
+/// answer as OpenAI does, a few characters every <c>Ai__StandInChunkDelayMs</c>, so a fresh clone
+/// shows a reply being written.
 /// </summary>
 public static class StandInAi
 {
@@ -38,7 +40,10 @@ public static class StandInAi
         return null;
     }
 
-    private static async Task<IResult> Answer(HttpContext context, CancellationToken cancellation)
+    /// <summary>Characters per streamed piece: about a word of the stand-in's Chinese answer.</summary>
+    private const int PieceLength = 4;
+
+    private static async Task<IResult> Answer(HttpContext context, AiSettings settings, CancellationToken cancellation)
     {
         if (context.Connection.RemoteIpAddress is not { } remote || !System.Net.IPAddress.IsLoopback(remote))
             return ApiResults.Error(ErrorCodes.NotFound, "no such route");
@@ -55,14 +60,61 @@ public static class StandInAi
                     $"您好，我是AI助手（内置演示）。已收到您发来的图片（{image.ContentType}，{image.Bytes} 字节），医生会尽快查看并回复。如症状加重，请及时就医。")
                 : string.Create(CultureInfo.InvariantCulture,
                     $"您好，我是AI助手（内置演示）。已收到您的{Limits.CountCharacters(content.ValueKind == JsonValueKind.String ? content.GetString() ?? "" : "")}字问题，医生会尽快查看并回复。如症状加重，请及时就医。");
+            var id = "standin-" + Guid.NewGuid().ToString("N");
+            if (document.RootElement.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True)
+            {
+                await Stream(context.Response, id, answer, TimeSpan.FromMilliseconds(Math.Max(0, settings.StandInChunkDelayMs)), cancellation);
+                return Results.Empty;
+            }
             return Results.Json(new
             {
-                id = "standin-" + Guid.NewGuid().ToString("N"),
+                id,
                 @object = "chat.completion",
                 model = "stand-in",
                 choices = new[] { new { index = 0, message = new { role = "assistant", content = answer }, finish_reason = "stop" } },
             });
         }
+    }
+
+    /// <summary>OpenAI's streamed answer: <c>data:</c> lines of <c>chat.completion.chunk</c>, then <c>data: [DONE]</c>.</summary>
+    private static async Task Stream(HttpResponse response, string id, string answer, TimeSpan pause, CancellationToken cancellation)
+    {
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        try
+        {
+            var runes = answer.EnumerateRunes().Select(r => r.ToString()).ToList();
+            for (var at = 0; at < runes.Count; at += PieceLength)
+            {
+                var piece = string.Concat(runes.Skip(at).Take(PieceLength));
+                await Event(response, new
+                {
+                    id,
+                    @object = "chat.completion.chunk",
+                    model = "stand-in",
+                    choices = new[] { new { index = 0, delta = new { content = piece }, finish_reason = (string?)null } },
+                }, cancellation);
+                if (pause > TimeSpan.Zero) await Task.Delay(pause, cancellation);
+            }
+            await Event(response, new
+            {
+                id,
+                @object = "chat.completion.chunk",
+                model = "stand-in",
+                choices = new[] { new { index = 0, delta = new { content = (string?)null }, finish_reason = (string?)"stop" } },
+            }, cancellation);
+            await response.WriteAsync("data: [DONE]\n\n", cancellation);
+        }
+        catch (OperationCanceledException)
+        {
+            // The caller stopped the reply or gave up: nothing more to send.
+        }
+    }
+
+    private static async Task Event<T>(HttpResponse response, T chunk, CancellationToken cancellation)
+    {
+        await response.WriteAsync("data: " + JsonSerializer.Serialize(chunk) + "\n\n", cancellation);
+        await response.Body.FlushAsync(cancellation);
     }
 }
 

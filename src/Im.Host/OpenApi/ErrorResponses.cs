@@ -103,10 +103,12 @@ public sealed class ErrorResponses : IOpenApiOperationTransformer
         ErrorCodes.GroupNotFound => "group unknown",
         ErrorCodes.MessageNotFound => "message unknown",
         ErrorCodes.MediaNotFound => "image unknown",
+        ErrorCodes.RecordNotFound => "AI interaction record unknown",
         ErrorCodes.Unauthorized => "no caller where one is needed (Header mode: X-User-Id); Jwt mode: a token missing, invalid or expired, or whose sub is no user",
-        ErrorCodes.Forbidden => "Jwt mode: the caller may not do this (see the authorization table); a caller who is not a DOCTOR member removing a member; "
-            + "an operations caller who is not allowed",
+        ErrorCodes.Forbidden => "Jwt mode: the caller may not do this (see the authorization table); in both modes, a caller who is not a DOCTOR member "
+            + "removing a member or retrying an AI reply, or stopping one without having asked; an operations caller who is not allowed",
         ErrorCodes.IdempotencyConflict => "this client_msg_id was used in this group within 24 h with other content",
+        ErrorCodes.InvalidState => "the AI record's state does not allow this (stop a finished reply, retry a success)",
         ErrorCodes.PayloadTooLarge => "the image is over Im__MediaMaxBytes",
         ErrorCodes.UnsupportedMediaType => "the body's Content-Type (or, for an image, its bytes) is not accepted",
         ErrorCodes.RateLimited => "over the sender's send rate",

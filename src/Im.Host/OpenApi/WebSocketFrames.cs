@@ -28,12 +28,15 @@ public sealed class WebSocketFrames : IOpenApiDocumentTransformer
             await FromRecord<SendMessageFrame>(FrameTypes.SendMessage),
             // ping carries nothing but its type, so no record stands behind it.
             Add(document, "PingFrame", FrameTypes.Ping, new OpenApiSchema { Type = JsonSchemaType.Object }),
+            await FromRecord<AiStopFrame>(FrameTypes.AiStop),
         ];
         List<(string Type, string Component)> server =
         [
             await FromRecord<ConnectedFrame>(FrameTypes.Connected),
             await FromRecord<MessageSentFrame>(FrameTypes.MessageSent),
             await FromRecord<AiReplyFrame>(FrameTypes.AiReply),
+            await FromRecord<AiStateFrame>(FrameTypes.AiState),
+            await FromRecord<AiDeltaFrame>(FrameTypes.AiDelta),
             await FromRecord<PongFrame>(FrameTypes.Pong),
             await FromRecord<ErrorFrame>(FrameTypes.Error),
         ];

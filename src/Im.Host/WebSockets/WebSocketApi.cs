@@ -62,7 +62,8 @@ public static class WebSocketApi
             return ApiResults.Error(ErrorCodes.Forbidden, "a token opens its own user's socket only");
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        await sessions.Run(user_id, socket, context.TokenExpiry(), context.RequestAborted);
+        // In Header mode the handshake names nobody: the socket's user is the caller of what it sends.
+        await sessions.Run(user_id, socket, context.CallerOf() with { UserId = user_id }, context.TokenExpiry(), context.RequestAborted);
         return Results.Empty;
     }
 }
@@ -83,7 +84,7 @@ public sealed class SessionStarter(
     private const int MaxFrameBytes = 64 * 1024;
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
 
-    public async Task Run(string userId, WebSocket socket, DateTimeOffset? tokenExpiry, CancellationToken aborted)
+    public async Task Run(string userId, WebSocket socket, Caller caller, DateTimeOffset? tokenExpiry, CancellationToken aborted)
     {
         using var open = metrics.WebSocketOpened();
         var output = new WebSocketSessionOutput(options.SessionQueueCapacity);
@@ -98,7 +99,7 @@ public sealed class SessionStarter(
             return;
         }
         var session = system.ActorOf(SessionActor.Props(userId, output, store, groups.ActorRef, fanout.ActorRef, sendRate,
-            new SessionSettings(options.AskTimeout, metrics, tokenExpiry)));
+            new SessionSettings(options.AskTimeout, metrics, tokenExpiry, caller)));
         // A node that is shutting down says so, so clients reconnect to another node at once
         // instead of waiting for the host's shutdown timeout to cut them off.
         using var goingAway = lifetime.ApplicationStopping.Register(() =>

@@ -1,0 +1,187 @@
+using Akka.Actor;
+using Akka.Event;
+using Im.Actors.Ai;
+using Im.Actors.Storage;
+using Im.Contracts;
+using static Im.Actors.Groups.GroupCommands;
+
+namespace Im.Actors.Groups;
+
+/// <summary>
+/// The whole life of an AI interaction record. The group's writer makes every transition, and each
+/// is one atomic store step that also publishes what the group's clients see:
+/// <code>
+/// patient's message ─append─▶ open: status 0, attempt 1 ───────────────────────── ai_state thinking
+///   the node's AiPipelineActor calls the AI service (ai_state generating, ai_delta …), then:
+///   ├─ AiAnswered, an answer ─append the reply─▶ status 1 ──────────── ai_reply, ai_state done
+///   ├─ AiAnswered, a failure ─close─▶ status 2, "4001|4002|4003: …" ─────── ai_state failed
+///   ├─ StopAiReply ─cancel the call, close─▶ status 2, "4004: stopped" ──── ai_state stopped
+///   └─ the writer starts (its node died) or is handed over ─close─▶ "4001: interrupted"
+/// failed or stopped ─RetryAiReply, reopen─▶ open: status 0, attempt + 1, the same context ─ thinking
+/// </code>
+/// A reply or a close names the attempt it belongs to, and the store changes nothing once that
+/// attempt is not the open one: a late answer of a stopped or interrupted attempt is dropped, so a
+/// patient's message never gets two replies. A writer keeps every record it opened until it is
+/// closed, and does not passivate meanwhile.
+/// </summary>
+public sealed partial class GroupActor
+{
+    public const string Stopped = $"{ErrorCodes.AiStopped}: stopped";
+
+    /// <summary>How often a reply or a close is tried while the store is down, before the record is left to the next start.</summary>
+    private const int FinishTries = 5;
+
+    /// <summary>The pipeline runs on this node and answers a stop at once; waiting longer would hold the group's writes.</summary>
+    private static readonly TimeSpan PipelineStopTimeout = TimeSpan.FromSeconds(5);
+
+    private void ReceiveAiReplies()
+    {
+        Receive<StopAiReply>(StopReply);
+        Receive<RetryAiReply>(RetryReply);
+        Receive<AiAnswered>(answered => Finish(new FinishAttempt(answered, 1)));
+        Receive<FinishAttempt>(Finish);
+        // Starting was the point: the open records were closed when this writer loaded.
+        Receive<WakeForOrphanedRecords>(_ =>
+        {
+            if (!_state.Exists) Passivate();
+        });
+    }
+
+    private void StartAttempt(OpenAiRecord record)
+    {
+        _state = _state.WithOpenRecord(record);
+        _aiPipeline.Tell(new AiPipeline.Call(_groupId, record.RecordId, record.Attempt, record.UserMessageId,
+            record.ContextFromSeq, record.ContextToSeq, _state.Recipients()));
+    }
+
+    private void Finish(FinishAttempt finish)
+    {
+        var answered = finish.Answered;
+        if (_state.OpenAttempt(answered.RecordId, answered.Attempt) is not { } open)
+        {
+            Log.Debug("Ignored the end of attempt {0} of record {1}: it is no longer open", answered.Attempt, answered.RecordId);
+            return;
+        }
+        var recipients = _state.Recipients();
+        RunWrite(finish, async () =>
+        {
+            switch (answered.Result)
+            {
+                case AiCallResult.Answered answer:
+                    var reply = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, answer.Content, recipients, null,
+                        new AiRecordChange.Complete(open.RecordId, open.UserMessageId, answer.DurationMs, open.Attempt));
+                    var appended = await _store.AppendMessage(reply);
+                    return new WriteResult(null, () =>
+                    {
+                        if (appended.Error is null) _settings.Metrics.MessageStored(MessageTypes.AiReply);
+                        _state = _state.WithoutOpenRecord(open.RecordId);
+                    });
+                case AiCallResult.Failed failed:
+                    await _store.CloseRecord(_groupId, open.RecordId, open.Attempt, failed.ErrorMessage, failed.DurationMs, recipients,
+                        new AiStateFrame(_groupId, open.RecordId, open.UserMessageId, AiStates.Failed, failed.Code));
+                    return new WriteResult(null, () => _state = _state.WithoutOpenRecord(open.RecordId));
+                default:
+                    throw new InvalidOperationException($"unknown AI result {answered.Result.GetType().Name}");
+            }
+        });
+    }
+
+    /// <summary>The store was down as an attempt ended: try again, and in the end leave the record to the next start.</summary>
+    protected override void UnansweredWriteFailed(object command)
+    {
+        if (command is not FinishAttempt finish) return;
+        if (finish.Tries < FinishTries)
+        {
+            Timers.StartSingleTimer(finish.Answered.RecordId, finish with { Tries = finish.Tries + 1 }, TimeSpan.FromSeconds(finish.Tries));
+            return;
+        }
+        Log.Error("Gave up storing the end of AI record {0} after {1} tries; it is closed as interrupted when group {2} next starts",
+            finish.Answered.RecordId, finish.Tries, _groupId);
+        _state = _state.WithoutOpenRecord(finish.Answered.RecordId);
+    }
+
+    private void StopReply(StopAiReply command)
+    {
+        var state = _state;
+        RunWrite(command, async () =>
+        {
+            var stored = await _store.GetStoredRecord(command.RecordId);
+            if (state.DecideStop(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
+            var open = state.OpenRecords[command.RecordId];
+            await CancelAttempt(open);
+            await _store.CloseRecord(_groupId, open.RecordId, open.Attempt, Stopped, null, state.Recipients(),
+                new AiStateFrame(_groupId, open.RecordId, open.UserMessageId, AiStates.Stopped));
+            var record = await _store.GetRecord(open.RecordId);
+            return new WriteResult(Outcome<AiInteractionResponse>.Ok(record!), () => _state = _state.WithoutOpenRecord(open.RecordId));
+        });
+    }
+
+    private void RetryReply(RetryAiReply command)
+    {
+        var state = _state;
+        RunWrite(command, async () =>
+        {
+            var stored = await _store.GetStoredRecord(command.RecordId);
+            if (state.DecideRetry(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
+            var record = stored!.Record;
+            var attempt = await _store.ReopenRecord(_groupId, record.RecordId, record.UserMessageId, _settings.Node, AiModes.Auto, state.Recipients());
+            if (attempt is not { } reopened)
+                return new WriteResult(Outcome<AiInteractionResponse>.Fail(Errors.InvalidState("the record is no longer failed or stopped")));
+            var open = new OpenAiRecord(record.RecordId, record.UserMessageId, stored.AskedBy, reopened,
+                record.ContextFromSeq!.Value, record.ContextToSeq!.Value);
+            var after = await _store.GetRecord(record.RecordId);
+            return new WriteResult(Outcome<AiInteractionResponse>.Ok(after!), () => StartAttempt(open));
+        });
+    }
+
+    /// <summary>
+    /// Records open when this writer starts belong to no running call of it: their node died, or the
+    /// writer was handed over or restarted. Any attempt still running here is cancelled first, so
+    /// none of its frames follows the close.
+    /// </summary>
+    private void InterruptOpenRecords(IReadOnlyCollection<OpenAiRecord> records, Action? then)
+    {
+        var recipients = _state.Recipients();
+        RunWrite(new InterruptRecords(records.Count), async () =>
+        {
+            var closed = 0;
+            foreach (var open in records)
+            {
+                await CancelAttempt(open);
+                if (await _store.CloseRecord(_groupId, open.RecordId, open.Attempt, AiPipelineActor.Interrupted, null, recipients,
+                        new AiStateFrame(_groupId, open.RecordId, open.UserMessageId, AiStates.Failed, ErrorCodes.AiCallFailed)))
+                    closed++;
+            }
+            if (closed > 0) Log.Warning("Closed {0} AI record(s) of group {1} whose call was interrupted", closed, _groupId);
+            return new WriteResult(null, () =>
+            {
+                foreach (var open in records) _state = _state.WithoutOpenRecord(open.RecordId);
+                then?.Invoke();
+            });
+        });
+    }
+
+    /// <summary>Handed over to another node, or the node stops: the calls end with this writer, and clients hear it now.</summary>
+    private void StopAfterInterruptingOpenRecords()
+    {
+        if (_state.OpenRecords.IsEmpty) Context.Stop(Self);
+        else InterruptOpenRecords([.. _state.OpenRecords.Values], then: () => Context.Stop(Self));
+    }
+
+    private async Task CancelAttempt(OpenAiRecord open)
+    {
+        try
+        {
+            await _aiPipeline.Ask<AiPipeline.Stopped>(new AiPipeline.Stop(open.RecordId, open.Attempt), PipelineStopTimeout);
+        }
+        catch (AskTimeoutException)
+        {
+            Log.Warning("The AI pipeline did not confirm stopping record {0} in time; closing it anyway", open.RecordId);
+        }
+    }
+
+    /// <summary>An attempt's end, as this writer stores it; <paramref name="Tries"/> counts tries while the store is down.</summary>
+    private sealed record FinishAttempt(AiAnswered Answered, int Tries) : ILocalOnly;
+
+    private sealed record InterruptRecords(int Count) : ILocalOnly;
+}
