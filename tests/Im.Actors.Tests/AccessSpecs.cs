@@ -231,6 +231,43 @@ public sealed class AccessSpecs
     [MemberData(nameof(AnyGroupRole))]
     public void Should_let_admins_remove_members(string? groupRole) => Assert.True(Admin.MayRemoveMember(groupRole));
 
+    // ---- AI control ----
+
+    [Fact]
+    public void Should_let_group_doctors_control_the_ai_in_both_modes()
+    {
+        Assert.True(JwtUser.MayControlAi(UserRoles.Doctor));
+        Assert.True(HeaderUser.MayControlAi(UserRoles.Doctor));
+    }
+
+    [Theory]
+    [MemberData(nameof(NotDoctor))]
+    public void Should_refuse_ai_control_to_anyone_but_group_doctors_and_admins_in_both_modes(string? groupRole)
+    {
+        Assert.False(JwtUser.MayControlAi(groupRole));
+        Assert.False(HeaderUser.MayControlAi(groupRole));
+        Assert.False(HeaderNobody.MayControlAi(groupRole));
+        Assert.True(Admin.MayControlAi(groupRole));
+    }
+
+    [Fact]
+    public void Should_let_the_patient_who_asked_stop_the_reply_while_a_member()
+    {
+        Assert.True(JwtUser.MayStopAiReply(UserRoles.Patient, askedBy: "alice"));
+        Assert.True(HeaderUser.MayStopAiReply(UserRoles.Patient, askedBy: "alice"));
+        Assert.False(JwtUser.MayStopAiReply(null, askedBy: "alice"));
+        Assert.False(JwtUser.MayStopAiReply(UserRoles.Patient, askedBy: "bob"));
+        Assert.False(HeaderNobody.MayStopAiReply(UserRoles.Patient, askedBy: ""));
+    }
+
+    [Theory]
+    [MemberData(nameof(AnyGroupRole))]
+    public void Should_let_group_doctors_and_admins_stop_any_reply(string? groupRole)
+    {
+        Assert.True(JwtUser.MayStopAiReply(UserRoles.Doctor, askedBy: "bob"));
+        Assert.True(Admin.MayStopAiReply(groupRole, askedBy: "bob"));
+    }
+
     // ---- opening a user's socket ----
 
     [Fact]

@@ -1,4 +1,5 @@
 using Im.Actors.Groups;
+using Im.Actors.Storage;
 using Im.Contracts;
 
 namespace Im.Actors.Tests;
@@ -96,5 +97,49 @@ public sealed class GroupRulesSpecs
         Assert.Equal(["doctor", "patient"], before.Recipients().Order());
         Assert.Equal(["doctor", "nurse", "patient"], after.Recipients().Order());
         Assert.Empty(Absent.Recipients());
+    }
+
+    // ---- stopping and retrying an AI reply ----
+
+    private static readonly Caller Doctor = Caller.FromToken("doctor", isAdmin: false);
+    private static readonly Caller Patient = Caller.FromToken("patient", isAdmin: false);
+
+    private static StoredAiRecord Record(string groupId = "group_1", int status = AiRecordStatus.Pending, long? contextTo = 3) =>
+        new(new AiInteractionResponse(1, "record_1", groupId, "msg_1", null, "http://ai", status, null, null, "t", "t",
+            ContextFromSeq: 1, ContextToSeq: contextTo), AskedBy: "patient");
+
+    private static GroupState WithOpen(GroupState state) =>
+        state.WithOpenRecord(new Im.Actors.Storage.OpenAiRecord("record_1", "msg_1", "patient", 1, 1, 3));
+
+    private static readonly GroupState Consultation = Group(("doctor", UserRoles.Doctor), ("patient", UserRoles.Patient), ("other", UserRoles.Patient));
+
+    [Fact]
+    public void Should_stop_an_open_record_for_the_patient_who_asked_and_for_doctors()
+    {
+        Assert.Null(WithOpen(Consultation).DecideStop(Record(), Patient));
+        Assert.Null(WithOpen(Consultation).DecideStop(Record(), Doctor));
+    }
+
+    [Fact]
+    public void Should_refuse_a_stop_in_order_unknown_then_forbidden_then_invalid_state()
+    {
+        Assert.Equal(ErrorCodes.RecordNotFound, Consultation.DecideStop(null, Doctor)?.Code);
+        Assert.Equal(ErrorCodes.RecordNotFound, Consultation.DecideStop(Record(groupId: "group_2"), Doctor)?.Code);
+        Assert.Equal(ErrorCodes.RecordNotFound, Absent.DecideStop(Record(groupId: "group_x"), Doctor)?.Code);
+        Assert.Equal(ErrorCodes.Forbidden, Consultation.DecideStop(Record(status: AiRecordStatus.Succeeded), Caller.FromToken("other", false))?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, Consultation.DecideStop(Record(status: AiRecordStatus.Succeeded), Patient)?.Code);
+        // Open in the store but not this writer's: never its call, so not stoppable here.
+        Assert.Equal(ErrorCodes.InvalidState, Consultation.DecideStop(Record(), Doctor)?.Code);
+    }
+
+    [Fact]
+    public void Should_retry_a_closed_record_without_a_reply_for_doctors_only()
+    {
+        Assert.Null(Consultation.DecideRetry(Record(status: AiRecordStatus.Failed), Doctor));
+        Assert.Equal(ErrorCodes.RecordNotFound, Consultation.DecideRetry(null, Doctor)?.Code);
+        Assert.Equal(ErrorCodes.Forbidden, Consultation.DecideRetry(Record(status: AiRecordStatus.Failed), Patient)?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, Consultation.DecideRetry(Record(status: AiRecordStatus.Succeeded), Doctor)?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, WithOpen(Consultation).DecideRetry(Record(), Doctor)?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, Consultation.DecideRetry(Record(status: AiRecordStatus.Failed, contextTo: null), Doctor)?.Code);
     }
 }

@@ -382,6 +382,62 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         Assert.Equal("pong", Type(await socket.NextFrame()));
     }
 
+    // ---- stopping an AI reply ----
+
+    /// <summary>A record of the spec's group in the store, as a patient's message opens it.</summary>
+    private async Task<string> OpenRecord()
+    {
+        var appended = await _store.AppendMessage(new NewMessage(GroupId, UserId, MessageTypes.Text, "我头疼", [UserId], null,
+            new AiRecordChange.Open("http://ai", "node-1", "stand-in", 20, AiModes.Auto)));
+        return appended.Value!.OpenedRecord!.RecordId;
+    }
+
+    [Fact]
+    public async Task Should_hand_a_stop_to_the_records_group_as_the_connections_caller_and_send_nothing_when_it_stops()
+    {
+        var caller = Caller.FromToken(UserId, isAdmin: false);
+        var (session, socket) = await Connected(new SessionSettings(TimeSpan.FromSeconds(10), _metrics, Caller: caller));
+        var recordId = await OpenRecord();
+
+        session.Tell(new SessionProtocol.Inbound($$"""{"type":"ai_stop","record_id":"{{recordId}}","client_msg_id":"s1"}"""));
+
+        Assert.Equal(new GroupCommands.StopAiReply(GroupId, recordId, caller), await _groups.ExpectMsgAsync<GroupCommands.StopAiReply>(Patience));
+        _groups.Reply(Outcome<AiInteractionResponse>.Ok((await _store.GetRecord(recordId))!));
+        // The record's "stopped" state, pushed to every member, is the acknowledgement.
+        await socket.ExpectNoFrame(Quiet);
+
+        session.Tell(new SessionProtocol.Inbound($$"""{"type":"ai_stop","record_id":"{{recordId}}","client_msg_id":"s2"}"""));
+        await _groups.ExpectMsgAsync<GroupCommands.StopAiReply>(Patience);
+        _groups.Reply(Outcome<AiInteractionResponse>.Fail(ErrorCodes.InvalidState, "finished"));
+        IsError(ErrorCodes.InvalidState, await socket.NextFrame(), "s2");
+    }
+
+    [Fact]
+    public async Task Should_stop_as_the_sockets_user_in_header_mode()
+    {
+        var (session, _) = await Connected();
+        var recordId = await OpenRecord();
+
+        session.Tell(new SessionProtocol.Inbound($$"""{"type":"ai_stop","record_id":"{{recordId}}"}"""));
+
+        Assert.Equal(Caller.FromHeader(UserId), (await _groups.ExpectMsgAsync<GroupCommands.StopAiReply>(Patience)).Caller);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"ai_stop","client_msg_id":"s3"}""", ErrorCodes.InvalidParameter)]
+    [InlineData("""{"type":"ai_stop","record_id":"","client_msg_id":"s3"}""", ErrorCodes.InvalidParameter)]
+    [InlineData("""{"type":"ai_stop","record_id":7,"client_msg_id":"s3"}""", ErrorCodes.InvalidParameter)]
+    [InlineData("""{"type":"ai_stop","record_id":"record_20250101000000_unknown1","client_msg_id":"s3"}""", ErrorCodes.RecordNotFound)]
+    public async Task Should_refuse_a_stop_naming_no_record_without_asking_a_group(string text, string code)
+    {
+        var (session, socket) = await Connected();
+
+        session.Tell(new SessionProtocol.Inbound(text));
+
+        IsError(code, await socket.NextFrame(), "s3");
+        await _groups.ExpectNoMsgAsync(Quiet);
+    }
+
     // ---- token expiry ----
 
     [Fact]
