@@ -64,7 +64,8 @@ public static class ImActorsConfiguration
             registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
             registry.Register<MediaActor>(system.ActorOf(MediaActor.Props(services.Store, new ImageSanitizer(services.MediaLimits)), "media"));
             registry.Register<FanoutActor>(system.ActorOf(FanoutActor.Props(services.Redis, services.Store.Keys, services.Metrics), "fanout"));
-            var breaker = new AiCircuitBreaker(services.Ai.BreakerFailures, TimeSpan.FromSeconds(services.Ai.BreakerResetSeconds), TimeProvider.System);
+            var breaker = new AiCircuitBreaker(Math.Max(1, services.Ai.BreakerFailures), TimeSpan.FromSeconds(Math.Max(1, services.Ai.BreakerResetSeconds)),
+                TimeProvider.System);
             registry.Register<AiPipelineActor>(system.ActorOf(
                 AiPipelineActor.Props(AiPipelineSettings.From(services.Ai), services.Store, services.AiClient, breaker, services.Metrics),
                 AiPipelineActor.Name));

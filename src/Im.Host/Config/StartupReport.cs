@@ -37,9 +37,11 @@ public sealed class StartupReport(
     {
         var addresses = (server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []).ToList();
         logger.LogInformation(
-            "ImAkka {Version} listening on {Addresses}; store {Store}; auth mode {AuthMode}; AI {AiEndpoint} (model {AiModel}, vision {AiVision}); " +
+            "ImAkka {Version} listening on {Addresses}; store {Store}; auth mode {AuthMode}; AI {AiEndpoint} (model {AiModel}, stream {AiStream}, vision {AiVision}, " +
+            "breaker after {AiBreakerFailures} failures for {AiBreakerResetSeconds} s); " +
             "Akka node {AkkaAddress}, seeds {Seeds}",
-            Version, string.Join(", ", addresses), store, auth.AuthMode, aiEndpoint.Url, ai.Model, ai.Vision ? "on" : "off",
+            Version, string.Join(", ", addresses), store, auth.AuthMode, aiEndpoint.Url, ai.Model, ai.Stream ? "on" : "off", ai.Vision ? "on" : "off",
+            ai.BreakerFailures, ai.BreakerResetSeconds,
             Cluster.Get(system).SelfAddress, node.SeedNodes.Length == 0 ? "none (joins itself)" : string.Join(", ", node.SeedNodes));
 
         var exposed = addresses.Where(address => !IsLoopback(address)).ToList();
