@@ -487,6 +487,77 @@ public abstract class StoreSpecs(StoreServer server)
         Assert.Equal((AiRecordStatus.Failed, (long?)null), (record!.Status, record.DurationMs));
     }
 
+    private static NewMessage Reply(string recordId, string userMessageId, int attempt, string content = "a") =>
+        new("group_1", "ai_assistant_001", MessageTypes.AiReply, content, ["patient"], null,
+            new AiRecordChange.Complete(recordId, userMessageId, 10, attempt));
+
+    [Fact]
+    public async Task Should_store_a_reply_only_for_the_open_attempt_of_an_open_record()
+    {
+        var store = await WithGroup(NewStore());
+        var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
+        var recordId = question.OpenedRecord!.RecordId;
+
+        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 2))).Error?.Code);
+        Assert.True(await store.CloseRecord("group_1", recordId, 1, "4004: stopped", null, ["patient"],
+            new AiStateFrame("group_1", recordId, question.Message.MessageId, AiStates.Stopped)));
+        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
+
+        // Nothing was stored and no seq was taken by the refused replies.
+        Assert.Equal([question.Message.MessageId], (await store.ListMessages("group_1", new PageRequest(1, 20))).Messages.Select(m => m.MessageId));
+        Assert.Equal(2, (await Append(store, Text("group_1", "doctor", "next"))).Message.Seq);
+        var record = (await store.GetRecord(recordId))!;
+        Assert.Equal((AiRecordStatus.Failed, "4004: stopped", (string?)null), (record.Status, record.ErrorMessage, record.AiMessageId));
+    }
+
+    [Fact]
+    public async Task Should_close_a_record_only_on_its_open_attempt_and_publish_the_state_with_it()
+    {
+        var store = await WithGroup(NewStore());
+        var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
+        var recordId = question.OpenedRecord!.RecordId;
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var failed = new AiStateFrame("group_1", recordId, question.Message.MessageId, AiStates.Failed, ErrorCodes.AiTimeout);
+
+        Assert.False(await store.CloseRecord("group_1", recordId, 2, "4002: late", 5, ["patient"], failed));
+        Assert.True(await store.CloseRecord("group_1", recordId, 1, "4002: no answer", 2000, ["patient", "doctor"], failed));
+        Assert.False(await store.CloseRecord("group_1", recordId, 1, "4001: again", 5, ["patient"], failed));
+
+        var published = await ReadEvent(events);
+        Assert.Equal(failed, FrameOf<AiStateFrame>(published));
+        Assert.Equal(["patient", "doctor"], published.Recipients);
+        Assert.Empty(await store.LoadGroup("group_1") is { } group ? group.OpenRecords : throw new InvalidOperationException("no group"));
+        await events.UnsubscribeAsync();
+    }
+
+    [Fact]
+    public async Task Should_reopen_a_record_closed_without_a_reply_as_its_next_attempt_on_the_same_context()
+    {
+        var store = await WithGroup(NewStore());
+        for (var i = 0; i < 6; i++) await Append(store, Text("group_1", "doctor", $"m{i}"));
+        var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
+        var recordId = question.OpenedRecord!.RecordId;
+        Assert.Equal((3L, 7L), (question.OpenedRecord.ContextFromSeq, question.OpenedRecord.ContextToSeq));
+        Assert.Null(await store.ReopenRecord("group_1", recordId, question.Message.MessageId, "node-2", AiModes.Auto, ["patient"]));
+        await Close(store, recordId, "4002: no answer", 2000);
+        await Append(store, Text("group_1", "doctor", "written later"));
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(2, await store.ReopenRecord("group_1", recordId, question.Message.MessageId, "node-2", AiModes.Auto, ["patient"]));
+
+        var record = (await store.GetRecord(recordId))!;
+        Assert.Equal((AiRecordStatus.Pending, 2, (string?)null, (long?)null, 3L, 7L, "2025-01-27T12:00:05"),
+            (record.Status, record.Attempts, record.ErrorMessage, record.DurationMs, record.ContextFromSeq, record.ContextToSeq, record.UpdatedAt));
+        Assert.Equal(new OpenAiRecord(recordId, question.Message.MessageId, "patient", 2, 3, 7), Assert.Single((await store.LoadGroup("group_1"))!.OpenRecords));
+        Assert.Contains(recordId, await store.PendingRecordIds());
+        // Attempt 2's reply stores; attempt 1's would not have.
+        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
+        var reply = await Append(store, Reply(recordId, question.Message.MessageId, attempt: 2));
+        var answered = (await store.GetRecord(recordId))!;
+        Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 2), (answered.Status, answered.AiMessageId, answered.Attempts));
+        Assert.Null(await store.ReopenRecord("group_1", recordId, question.Message.MessageId, "node-2", AiModes.Auto, ["patient"]));
+    }
+
     [Fact]
     public async Task Should_not_fail_a_completed_or_unknown_record()
     {
