@@ -30,13 +30,17 @@ public sealed record ImActorServices(
     AiClient AiClient,
     TimeSpan AskTimeout,
     MediaLimits MediaLimits,
-    ImMetrics Metrics);
+    ImMetrics Metrics)
+{
+    /// <summary>How long a group or user actor stays idle before it is stopped and its memory given back.</summary>
+    public TimeSpan PassivateAfter { get; init; } = ImActorsConfiguration.DefaultPassivateAfter;
+}
 
 /// <summary>Registration next to the actors; the host composes these in one place.</summary>
 public static class ImActorsConfiguration
 {
     private const int MaxShards = 100;
-    private static readonly TimeSpan PassivateIdleAfter = TimeSpan.FromMinutes(2);
+    public static readonly TimeSpan DefaultPassivateAfter = TimeSpan.FromMinutes(2);
 
     /// <summary>Well inside the ops page's ask of each member, so a slow region leaves the member's other figures standing.</summary>
     private static readonly TimeSpan NodeStatsRegionTimeout = TimeSpan.FromSeconds(1);
@@ -45,7 +49,7 @@ public static class ImActorsConfiguration
         builder.WithShardRegion<GroupRegion>("group",
             (system, registry, _) =>
             {
-                var settings = new GroupActorSettings(services.Ai.AssistantUserId, PassivateIdleAfter, services.Metrics, NodeId(system),
+                var settings = new GroupActorSettings(services.Ai.AssistantUserId, services.PassivateAfter, services.Metrics, NodeId(system),
                     services.Ai.Model, services.Ai.ContextMessages);
                 return groupId => GroupActor.Props(groupId, services.Store, registry.Get<AiPipelineActor>(), services.AiClient.Endpoint, settings);
             },
@@ -54,7 +58,7 @@ public static class ImActorsConfiguration
 
     public static AkkaConfigurationBuilder AddUserActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
         builder.WithShardRegion<UserRegion>("user",
-            (_, _, _) => _ => UserActor.Props(services.Store, PassivateIdleAfter),
+            (_, _, _) => _ => UserActor.Props(services.Store, services.PassivateAfter),
             new UserMessageExtractor(MaxShards),
             new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false, HandOffStopMessage = StopEntity.Instance });
 

@@ -42,7 +42,10 @@ public static class HostSetup
 
         var metrics = new ImMetrics();
         builder.AddImTelemetry(metrics);
-        var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout, im.MediaLimits, metrics);
+        var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout, im.MediaLimits, metrics)
+        {
+            PassivateAfter = im.PassivateAfter,
+        };
         builder.AddImAkka(services, node, im.DataDir);
         builder.Services.AddSingleton<ActorGateway>();
         builder.Services.AddSingleton<SessionStarter>();

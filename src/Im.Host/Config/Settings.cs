@@ -30,7 +30,14 @@ public sealed class ImOptions
     /// <summary>Largest image, in pixels (width × height), read from its header before it is decoded.</summary>
     public long MediaMaxPixels { get; init; } = 40_000_000;
 
+    /// <summary>Seconds a group or user actor may stay idle before it is stopped (its next message starts it again from the store).</summary>
+    public int PassivateAfterSeconds { get; init; } = (int)ImActorsConfiguration.DefaultPassivateAfter.TotalSeconds;
+
     public TimeSpan AskTimeout => TimeSpan.FromSeconds(AskTimeoutSeconds);
+
+    public TimeSpan PassivateAfter => PassivateAfterSeconds > 0
+        ? TimeSpan.FromSeconds(PassivateAfterSeconds)
+        : throw new InvalidOperationException($"Im__PassivateAfterSeconds must be at least 1, not {PassivateAfterSeconds}.");
 
     public MediaLimits MediaLimits => new(MediaMaxBytes, MediaMaxPixels);
 
