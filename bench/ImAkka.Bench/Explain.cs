@@ -1,0 +1,190 @@
+using System.Text;
+
+namespace ImAkka.Bench;
+
+/// <summary>
+/// For each missed target, what this run's figures and profiles say bounds it. The sentences are
+/// written from the numbers of the run, so a later run that moves a number moves the explanation.
+/// </summary>
+public static class Explain
+{
+    public static void Section(StringBuilder md, Results r, List<Headline> headlines, Settings settings)
+    {
+        md.AppendLine(Report.Sections[12]);
+        md.AppendLine();
+        var missed = headlines.Where(h => h.Met == false).ToList();
+        if (missed.Count == 0)
+        {
+            md.AppendLine("Every target is met in this run.");
+            md.AppendLine();
+            return;
+        }
+        if (settings.Quick) md.AppendLine("*(A `--quick` run: these paragraphs are written from figures too small to judge by, and without profiles.)*\n");
+        foreach (var h in missed)
+        {
+            md.AppendLine($"**{h.Figure}** — target {h.Target}, measured {(h.Ratio.Rounds == 0 ? h.ImAkka : h.Ratio.Ratio)}.");
+            md.AppendLine();
+            md.AppendLine(h.Key switch
+            {
+                "sends" => Sends(r),
+                "hot" => Hot(r),
+                "lost" => Lost(r),
+                "memory" => Memory(r),
+                "ai" => Ai(r),
+                "cluster" => Cluster(r),
+                _ when h.Key.StartsWith("fanout", StringComparison.Ordinal) => Fanout(r, int.Parse(h.Key["fanout".Length..], System.Globalization.CultureInfo.InvariantCulture)),
+                _ => "",
+            });
+            md.AppendLine();
+        }
+    }
+
+    private static double M(IEnumerable<double> values) => Headlines.Median(values);
+
+    private static string Cores(double c) => Fmt.D(c, "0.00");
+
+    private static string Sends(Results r)
+    {
+        var im = M(r.Sends.Select(x => x.ImAkka.Rate));
+        var bare = M(r.Sends.Select(x => x.Baseline.Rate));
+        var imCores = M(r.Sends.Select(x => x.ImAkka.Cpu.ServerCores));
+        var bareCores = M(r.Sends.Select(x => x.Baseline.Cpu.ServerCores));
+        var imUs = M(r.Sends.Select(x => Headlines.CpuPerMessage(x.ImAkka)));
+        var bareUs = M(r.Sends.Select(x => Headlines.CpuPerMessage(x.Baseline)));
+        var total = M(r.Sends.Select(x => x.ImAkka.Cpu.ServerCores + x.ImAkka.Cpu.RedisCores + x.ImAkka.Cpu.LoadGeneratorCores));
+        var cores = r.Machine.Cores;
+        var sb = new StringBuilder();
+        sb.Append($"ImAkka stored {Fmt.N(im)} messages a second using {Cores(imCores)} cores, {Fmt.D(imUs, "0")} µs of CPU per message; the bare endpoint "
+            + $"stored {Fmt.N(bare)} using {Cores(bareCores)} cores, {Fmt.D(bareUs, "0")} µs each — ImAkka spends {Fmt.R(imUs / bareUs)}× the CPU on a message. ");
+        sb.Append(total >= cores * 0.85
+            ? $"With Redis and the load generator the machine's {cores} cores were busy ({Cores(total)} of {cores} while ImAkka ran), so CPU per message is the bound: "
+              + $"at equal CPU ImAkka's rate is the baseline's divided by that factor. "
+            : $"The machine was not full ({Cores(total)} of {cores} cores with Redis and the load generator), so part of the bound is waiting, not work: "
+              + "each send passes an ask to the shard region and back, and 64 in flight over 10 single-writer groups leave each group one write at a time. ");
+        sb.Append(ProfileSentence(r, "sends"));
+        return sb.ToString();
+    }
+
+    private static string Hot(Results r)
+    {
+        var im = M(r.Hot.Rounds.Select(x => x.ImAkka.Rate));
+        var bare = M(r.Hot.Rounds.Select(x => x.Baseline.Rate));
+        var imCores = M(r.Hot.Rounds.Select(x => x.ImAkka.Cpu.ServerCores));
+        var redis = M(r.Hot.Rounds.Select(x => x.ImAkka.Cpu.RedisCores));
+        var p50 = M(r.Hot.Rounds.Select(x => x.ImAkka.Latency.P50));
+        var perMessage = 1_000_000 / im;
+        var sb = new StringBuilder();
+        sb.Append($"The group's single writer does one store round trip per message and stashes every other command meanwhile (`SingleWriterActor.RunWrite`): "
+            + $"{Fmt.N(im)} messages a second is one append every {Fmt.D(perMessage, "0")} µs, and each of the 64 senders waits its turn behind the other 63 "
+            + $"(p50 {Fmt.Ms(p50)} ms ≈ 64 × {Fmt.D(perMessage, "0")} µs). The host used {Cores(imCores)} cores and Redis {Cores(redis)}: ");
+        sb.Append(imCores < r.Machine.Cores * 0.75
+            ? "the machine was not full, so the bound is the serial chain (the append's round trip through StackExchange.Redis plus the actor's "
+              + "dispatch, unstash and reply), not CPU. "
+            : "the machine was full as well, so the serial chain and the CPU per message both bound it. ");
+        sb.Append($"The bare endpoint sends the same 64 appends concurrently, pipelined on one connection, and Redis alone orders them (`seq` stays gap-free "
+            + $"because HINCRBY takes it inside the script): {Fmt.N(bare)} a second. ");
+        sb.Append(ProfileSentence(r, "hot"));
+        return sb.ToString();
+    }
+
+    private static string Fanout(Results r, int size)
+    {
+        var s = r.Fanout.First(f => f.Size == size);
+        var (load, cells, ratio) = Headlines.WorstLoad(s);
+        var imP99 = M(cells.Select(c => c.ImAkka.Push.P99));
+        var bareP99 = M(cells.Select(c => c.Baseline.Push.P99));
+        var imP50 = M(cells.Select(c => c.ImAkka.Push.P50));
+        var imUs = M(cells.Select(c => c.ImAkka.CpuMicrosPerPush));
+        var bareUs = M(cells.Select(c => c.Baseline.CpuMicrosPerPush));
+        var cores = M(cells.Select(c => c.ImAkka.Cpu.ServerCores + c.ImAkka.Cpu.RedisCores + c.ImAkka.Cpu.LoadGeneratorCores));
+        var sb = new StringBuilder();
+        sb.Append($"At {load:P0} of ImAkka's delivered maximum ({Fmt.N(cells[0].Rate)} msg/s, {Fmt.N(cells[0].Rate * size)} pushes/s) ImAkka's push p99 was "
+            + $"{Fmt.Ms(imP99)} ms (p50 {Fmt.Ms(imP50)}) against the bare broadcaster's {Fmt.Ms(bareP99)} ms, a ratio of {ratio.Ratio}. ");
+        sb.Append($"Each push costs ImAkka {Fmt.D(imUs)} µs of CPU against {Fmt.D(bareUs)} µs; the machine ran at {Cores(cores)} of {r.Machine.Cores} cores. "
+            + $"ImAkka's delivered maximum here is {Fmt.N(s.MaxImAkka.Rate)} msg/s against the bare server's {Fmt.N(s.MaxBaseline.Rate)}, so the same rate is "
+            + $"{Fmt.D(100 * cells[0].Rate / Math.Max(1, s.MaxBaseline.Rate), "0")} % of the baseline's capacity and {load:P0} of ImAkka's: the tail is queueing "
+            + "in front of the one FanoutActor per node, which reads every event in order and tells each SessionActor its frame, each session then queuing "
+            + "it for its socket's pump — two mailbox hops per push that the bare broadcaster does not have. ");
+        sb.Append(ProfileSentence(r, "fanout"));
+        return sb.ToString();
+    }
+
+    private static string Lost(Results r) =>
+        $"ImAkka lost {Fmt.N(Headlines.LostImAkka(r))} pushes over the fan-out cells (the bare broadcaster {Fmt.N(Headlines.LostBaseline(r))}); a push counts as lost "
+        + "when it has not arrived within the drain window after the last send, so a backlog that outlasts it counts too. Sessions that cannot keep up are "
+        + "closed with 1013 once 1,024 frames wait; the per-size tables show which cells lost them.";
+
+    private static string Memory(Results r)
+    {
+        var im = Headlines.MemoryPerConnection(r);
+        var echo = Headlines.EchoPerConnection(r);
+        var sb = new StringBuilder();
+        sb.Append($"An idle ImAkka socket costs the host {Fmt.Kb(im)} KB of RSS against the bare echo's {Fmt.Kb(echo)} KB ({Headlines.MemoryRatio(r).Ratio}). ");
+        if (r.Gc is { } gc)
+        {
+            var heap = (double)(gc.HeapWith - gc.HeapWithout) / gc.Connections;
+            var echoHeap = (double)(gc.EchoHeapWith - gc.EchoHeapWithout) / gc.Connections;
+            sb.Append($"Of that, live managed objects are {Fmt.Kb(heap)} KB per socket (gcdump, after a full GC) against the echo's {Fmt.Kb(echoHeap)} KB; "
+                + $"the largest per socket: {string.Join(", ", gc.PerConnection.Take(6).Select(t => $"`{t.Type}` {Fmt.N((double)t.Bytes / gc.Connections)} B"))}. ");
+            sb.Append($"The remaining {Fmt.Kb(im - heap)} KB per socket is not live data: heap the GC has not given back (Server GC keeps a heap per core and "
+                + "grows them ahead of need; every session allocates its actor, mailbox, outbound channel and buffers when it opens), "
+                + "and the native side of each connection. ");
+        }
+        else sb.Append("No heap dump in this run (dotnet-gcdump not installed), so the split between live objects and GC headroom is not measured. ");
+        return sb.ToString();
+    }
+
+    private static string Ai(Results r)
+    {
+        var running = M(r.Ai.Rounds.Select(x => x.InFlight.Latency.P99));
+        var starting = M(r.Ai.Rounds.Select(x => x.WhileStarting.Latency.P99));
+        var without = M(r.Ai.Rounds.Select(x => x.Without.Latency.P99));
+        var queue = M(r.Ai.Rounds.Select(x => x.MaxThreadPoolQueue));
+        var threads = M(r.Ai.Rounds.Select(x => x.MaxThreadPoolThreads));
+        var hostWithout = M(r.Ai.Rounds.Select(x => x.Without.Cpu.ServerCores));
+        var hostRunning = M(r.Ai.Rounds.Select(x => x.InFlight.Cpu.ServerCores));
+        var hostStarting = M(r.Ai.Rounds.Select(x => x.WhileStarting.Cpu.ServerCores));
+        var redisStarting = M(r.Ai.Rounds.Select(x => x.WhileStarting.Cpu.RedisCores));
+        var redisRunning = M(r.Ai.Rounds.Select(x => x.InFlight.Cpu.RedisCores));
+        var sb = new StringBuilder();
+        sb.Append($"Non-AI p99 was {Fmt.Ms(without)} ms alone, {Fmt.Ms(starting)} ms while the {Fmt.N(r.Ai.Calls)} patients' messages went in and the calls "
+            + $"started, and {Fmt.Ms(running)} ms while {Fmt.N(M(r.Ai.Rounds.Select(x => x.MaxCallsAtOnce)))} calls ran and were answered. ");
+        sb.Append(queue > 100
+            ? $"The thread pool's queue reached {Fmt.N(queue)} work items with only {Fmt.N(threads)} threads: work waited for a thread. "
+            : $"The thread pool's queue stayed at {Fmt.N(queue)} work items or fewer ({Fmt.N(threads)} threads at most): the calls themselves do not hold threads. ");
+        sb.Append($"The host used {Cores(hostWithout)} cores alone, {Cores(hostStarting)} while the calls started and {Cores(hostRunning)} while they ran; Redis "
+            + $"{Cores(redisStarting)} and {Cores(redisRunning)}. What runs beside the probe is the AI path's own store work: every call first reads the group's "
+            + "recent messages for context (`ImStore.RecentMessages`: a range read and one hash read per message, up to `Ai__ContextMessages`=20), every answer "
+            + "is another append through the group's single writer and a fan-out event, and all of it shares the host's one Redis connection with the probe's "
+            + "appends, which wait behind it. ");
+        sb.Append(ProfileSentence(r, "ai"));
+        return sb.ToString();
+    }
+
+    private static string Cluster(Results r)
+    {
+        var run = Headlines.LargestCluster(r);
+        if (run is null) return "";
+        var sb = new StringBuilder();
+        sb.Append($"With {run.Nodes} nodes each FanoutActor read "
+            + string.Join(", ", run.PerNode.Select(n => $"{Fmt.N(n.EventsReceived)} (node {n.Node})"))
+            + $" events for {Fmt.N(run.Messages)} messages, though only "
+            + string.Join(", ", run.PerNode.Select(n => Fmt.N(n.EventsForOwnSockets)))
+            + " had a recipient with a socket there: every node subscribes to the one events channel and deserializes every event of the cluster, "
+            + "recipient list and all, to find that most have no local session. The work per node therefore grows with the cluster's whole traffic, "
+            + "not with its own sockets, and adding a node adds a reader of everything. ");
+        sb.Append(ProfileSentence(r, "fanout"));
+        return sb.ToString();
+    }
+
+    /// <summary>What the phase's profile says, in one sentence, or why there is none.</summary>
+    private static string ProfileSentence(Results r, string name)
+    {
+        if (!r.Profiles.TryGetValue(name, out var p) || p is null) return "(No profile of this phase in this run.)";
+        var areas = string.Join(", ", p.Areas.Take(4).Select(a => $"{a.Name} {Fmt.D(a.Percent, "0")} %"));
+        var methods = string.Join(", ", p.InclusiveOwn.Take(4).Select(m => $"`{m.Name}` {Fmt.D(m.Percent, "0")} %"));
+        var hot = string.Join(", ", p.Exclusive.Take(3).Select(m => $"`{m.Name}` {Fmt.D(m.Percent, "0")} %"));
+        return $"The profile of this load ([{name}](#profile-{name})) puts ImAkka's managed CPU in {areas}; the heaviest ImAkka and Akka frames are {methods}; "
+            + $"the methods most often running: {hot}.";
+    }
+}
