@@ -59,8 +59,10 @@ public static class Explain
         sb.Append(total >= cores * 0.85
             ? $"With Redis and the load generator the machine's {cores} cores were busy ({Cores(total)} of {cores} while ImAkka ran), so CPU per message is the bound: "
               + $"at equal CPU ImAkka's rate is the baseline's divided by that factor. "
-            : $"The machine was not full ({Cores(total)} of {cores} cores with Redis and the load generator), so part of the bound is waiting, not work: "
-              + "each send passes an ask to the shard region and back, and 64 in flight over 10 single-writer groups leave each group one write at a time. ");
+            : $"The machine was not full ({Cores(total)} of {cores} cores with Redis and the load generator), so the bound is waiting as much as work: "
+              + $"of the {Settings.InFlight} sends in flight at most {Settings.SendGroups} can be appending, one per group, since each GroupActor writes one "
+              + $"message at a time and stashes the rest; each group completed an append every {Fmt.D(Settings.SendGroups * 1_000_000 / im, "0")} µs, "
+              + "a Redis round trip plus the hops from endpoint to shard region to actor and back. ");
         sb.Append(ProfileSentence(r, "sends"));
         return sb.ToString();
     }
@@ -181,10 +183,11 @@ public static class Explain
     private static string ProfileSentence(Results r, string name)
     {
         if (!r.Profiles.TryGetValue(name, out var p) || p is null) return "(No profile of this phase in this run.)";
-        var areas = string.Join(", ", p.Areas.Take(4).Select(a => $"{a.Name} {Fmt.D(a.Percent, "0")} %"));
+        var areas = string.Join(", ", p.WorkAreas.Take(4).Select(a => $"{a.Name} {Fmt.D(a.Percent, "0")} %"));
         var methods = string.Join(", ", p.InclusiveOwn.Take(4).Select(m => $"`{m.Name}` {Fmt.D(m.Percent, "0")} %"));
         var hot = string.Join(", ", p.Exclusive.Take(3).Select(m => $"`{m.Name}` {Fmt.D(m.Percent, "0")} %"));
-        return $"The profile of this load ([{name}](#profile-{name})) puts ImAkka's managed CPU in {areas}; the heaviest ImAkka and Akka frames are {methods}; "
-            + $"the methods most often running: {hot}.";
+        return $"The profile of this load ([{name}](#profile-{name})): {Fmt.D(p.OverheadPercent, "0")} % of ImAkka's managed samples are threads meeting "
+            + $"rather than working (thread-pool spinning and waking, contended locks, StackExchange.Redis's I/O threads looping, GC stops); the work "
+            + $"itself is {areas}; the ImAkka and Akka frames most on the stack are {methods}; the methods most often running: {hot}.";
     }
 }

@@ -16,7 +16,15 @@ public sealed record Area(string Name, double Percent);
 /// (GC, the kernel's socket work) included.
 /// </summary>
 public sealed record ProfileSummary(string Name, string File, double WindowMs, double ManagedCpuMs, double ProcessCpuMs,
-    List<Area> Areas, List<HotMethod> Exclusive, List<HotMethod> InclusiveOwn, double NativeOtherMs);
+    List<Area> Areas, List<HotMethod> Exclusive, List<HotMethod> InclusiveOwn, double NativeOtherMs)
+{
+    /// <summary>Samples of threads meeting rather than working (see <see cref="Profiler.Overhead"/>), in percent.</summary>
+    public double OverheadPercent => Areas.Where(a => Profiler.Overhead.Is(a.Name)).Sum(a => a.Percent);
+
+    /// <summary>The work areas, each as a share of the samples that are work.</summary>
+    public IEnumerable<Area> WorkAreas => Areas.Where(a => !Profiler.Overhead.Is(a.Name))
+        .Select(a => a with { Percent = 100 * a.Percent / Math.Max(0.001, 100 - OverheadPercent) });
+}
 
 public sealed record GcType(string Type, long Bytes, long Count);
 
@@ -44,7 +52,8 @@ public sealed partial class Profiler(string? toolsDir, string workDir)
         var speedscope = Path.Combine(dir, name + ".speedscope.json");
         Progress.Step($"profiling ImAkka ({name}) with dotnet-trace");
         // A fixed duration, not Ctrl+C: a process started in the background may ignore SIGINT.
-        var duration = length + TimeSpan.FromSeconds(3);
+        // The session starts a moment before its file appears, when the load begins; a short tail keeps idle time out.
+        var duration = length + TimeSpan.FromSeconds(1);
         var trace = Child.Start("dotnet-trace-" + name, Tool("dotnet-trace"),
             ["collect", "-p", process.Pid.ToString(CultureInfo.InvariantCulture), "--profile", "dotnet-sampled-thread-time",
              "--format", "Speedscope", "--duration", $"00:00:{(int)duration.TotalMinutes:00}:{duration.Seconds:00}", "-o", nettrace],
@@ -75,6 +84,8 @@ public sealed partial class Profiler(string? toolsDir, string workDir)
     [
         "LowLevelLifoSemaphore.Wait", "Monitor.Wait", "WaitHandle.Wait", "SpinWait.", "LowLevelSpinWaiter.", "WorkerThreadStart",
         "Thread.Sleep", "ManualResetEventSlim.Wait", "SemaphoreSlim.Wait",
+        // The socket engine's thread sits in epoll_wait; the sampler sees it in the call's managed stub.
+        "SocketAsyncEngine.EventLoop",
     ];
 
     public static ProfileSummary Summarize(string name, string path, double windowMs, double processCpuMs)
@@ -107,7 +118,9 @@ public sealed partial class Profiler(string? toolsDir, string workDir)
                     if (leaf == cpuFrame)
                     {
                         managed += span;
-                        exclusive[parent] = exclusive.GetValueOrDefault(parent) + span;
+                        var running = parent;
+                        for (var i = stack.Count - 2; i > 0 && frames[running].StartsWith("?!", StringComparison.Ordinal); i--) running = stack[i - 1];
+                        exclusive[running] = exclusive.GetValueOrDefault(running) + span;
                         seen.Clear();
                         for (var i = 0; i < stack.Count - 1; i++)
                         {
@@ -128,7 +141,8 @@ public sealed partial class Profiler(string? toolsDir, string workDir)
             }
         }
         double Share(double ms) => managed == 0 ? 0 : 100 * ms / managed;
-        var top = exclusive.OrderByDescending(p => p.Value).Take(15).Select(p => new HotMethod(Short(frames[p.Key]), Share(p.Value))).ToList();
+        var top = exclusive.Where(p => !WaitFrames.Any(w => frames[p.Key].Contains(w, StringComparison.Ordinal)) && !frames[p.Key].Contains("PollGC", StringComparison.Ordinal))
+            .OrderByDescending(p => p.Value).Take(15).Select(p => new HotMethod(Short(frames[p.Key]), Share(p.Value))).ToList();
         var own = inclusive.Where(p => IsOwnOrAkka(frames[p.Key]) && !IsPlumbing(frames[p.Key]))
             .OrderByDescending(p => p.Value).Take(12).Select(p => new HotMethod(Short(frames[p.Key]), Share(p.Value))).ToList();
         return new ProfileSummary(name, path, windowMs, managed, processCpuMs,
@@ -136,16 +150,20 @@ public sealed partial class Profiler(string? toolsDir, string workDir)
     }
 
     /// <summary>
-    /// Whose work a sample is: the nearest frame to the leaf that belongs to a library the bench
-    /// names, so a dictionary lookup inside Akka counts for Akka and a string copy inside the JSON
-    /// writer for JSON. Spinning in the thread pool's waits is an area of its own.
+    /// Whose work a sample is. First what the running frame itself says — spinning or waking in the
+    /// thread pool, a contended lock, StackExchange.Redis's own I/O threads looping, a thread stopped
+    /// for a GC — then the nearest frame to the leaf that belongs to a library the bench names, so a
+    /// dictionary lookup inside Akka counts for Akka and a string copy inside the JSON writer for JSON.
+    /// Frames the sampler could not name are skipped over.
     /// </summary>
     private static string AreaOf(List<int> stack, string[] frames)
     {
         var parent = frames[stack[^2]];
-        if (WaitFrames.Any(w => parent.Contains(w, StringComparison.Ordinal))) return "thread pool: spinning before it sleeps, waking";
-        if (parent.Contains("PollGC", StringComparison.Ordinal)) return "stopped for a GC";
-        if (parent.StartsWith("?!", StringComparison.Ordinal)) return "frames the sampler could not name";
+        if (WaitFrames.Any(w => parent.Contains(w, StringComparison.Ordinal))) return Overhead.Spinning;
+        if (parent.Contains("PollGC", StringComparison.Ordinal)) return Overhead.Gc;
+        if (parent.Contains("Monitor.Enter_Slowpath", StringComparison.Ordinal) || parent.Contains("Monitor.Exit_Slowpath", StringComparison.Ordinal))
+            return Overhead.Locks;
+        if (parent.Contains("DedicatedThreadPoolPipeScheduler", StringComparison.Ordinal)) return Overhead.RedisThreads;
         for (var i = stack.Count - 2; i >= 0; i--)
         {
             var module = Module(frames[stack[i]]);
@@ -170,6 +188,17 @@ public sealed partial class Profiler(string? toolsDir, string workDir)
         return "other runtime and BCL";
     }
 
+    /// <summary>Samples that are not the servers' work but the cost of how threads meet: shown apart from the work.</summary>
+    public static class Overhead
+    {
+        public const string Spinning = "overhead: threads spinning before they sleep, waking, or waiting for socket events";
+        public const string Gc = "overhead: threads stopped for a GC";
+        public const string Locks = "overhead: contended locks (Monitor slow path)";
+        public const string RedisThreads = "overhead: StackExchange.Redis's dedicated I/O threads looping";
+
+        public static bool Is(string area) => area.StartsWith("overhead:", StringComparison.Ordinal);
+    }
+
     private static string Module(string frame)
     {
         var bang = frame.IndexOf('!');
@@ -191,7 +220,6 @@ public sealed partial class Profiler(string? toolsDir, string workDir)
     /// <summary><c>Module!Namespace.Type.Method(args)</c> → <c>Type.Method</c> with its namespace, no module, no arguments.</summary>
     public static string Short(string frame)
     {
-        if (frame.StartsWith("?!", StringComparison.Ordinal)) return "(a frame the sampler could not name)";
         var name = frame[(frame.IndexOf('!') + 1)..];
         var paren = name.IndexOf('(');
         if (paren > 0) name = name[..paren];

@@ -376,9 +376,11 @@ public static class Report
             `dotnet-trace collect --profile dotnet-sampled-thread-time` on the ImAkka host during one extra segment of the phase's load,
             converted to speedscope by dotnet-trace and reduced by `bench/ImAkka.Bench/Profiler.cs`. Every sample ends in CPU_TIME (the thread
             was running managed code) or UNMANAGED_CODE_TIME (native: waiting, or the GC and system calls); only CPU_TIME samples are counted
-            below, as shares of managed CPU. *Areas* give each sample to the nearest frame of a named library; *hot methods* are the frames
-            that were running; *ImAkka and Akka frames* are inclusive (the share of samples with that frame anywhere on the stack), dispatch
-            plumbing left out.
+            below. The sampler cannot tell a thread that runs from one that is runnable but waiting for a core, so on two busy cores these are
+            shares, not CPU seconds (the /proc figure is the CPU). *Areas* first set apart the samples of threads meeting rather than working
+            (spinning before sleeping, contended locks, StackExchange.Redis's own I/O threads looping, stops for a GC), then give each other
+            sample to the nearest frame of a named library (frames it could not name are skipped over); *hot methods* are the frames that were
+            running; *ImAkka and Akka frames* are inclusive (the share of samples with that frame anywhere on the stack), dispatch plumbing left out.
             """);
         md.AppendLine();
         foreach (var (name, p) in r.Profiles)
@@ -395,9 +397,11 @@ public static class Report
                 + $"{Fmt.D(p.ManagedCpuMs / 1000, "0.00")} s running managed code and {Fmt.D(p.NativeOtherMs / 1000, "0.00")} s in native code outside the usual waits "
                 + "(the sampler's thread time is an estimate; the GC's own threads are not sampled).");
             md.AppendLine();
-            md.AppendLine("| area | share of managed CPU |");
-            md.AppendLine("|---|---|");
-            foreach (var a in p.Areas.Take(10)) md.AppendLine($"| {a.Name} | {Fmt.D(a.Percent)} % |");
+            md.AppendLine("| area | share of managed samples | share of the work |");
+            md.AppendLine("|---|---|---|");
+            foreach (var a in p.Areas.Where(a => Profiler.Overhead.Is(a.Name))) md.AppendLine($"| {a.Name} | {Fmt.D(a.Percent)} % | |");
+            foreach (var (a, w) in p.Areas.Where(a => !Profiler.Overhead.Is(a.Name)).Zip(p.WorkAreas))
+                md.AppendLine($"| {a.Name} | {Fmt.D(a.Percent)} % | {Fmt.D(w.Percent)} % |");
             md.AppendLine();
             md.AppendLine("| hot method (running) | share |");
             md.AppendLine("|---|---|");
