@@ -15,8 +15,8 @@ namespace ImAkka.Baselines;
 /// the sender checked against the group's members held in memory (as a GroupActor holds them), and
 /// one <see cref="ImStore.AppendMessage"/>: the same Lua script (INCR id, HINCRBY seq, HSET message,
 /// ZADD timeline, PUBLISH), keys and event payload — but concurrently, straight from the endpoint.
-/// The broadcaster consumes the same events channel in order, reads each <see cref="StoredEvent"/>
-/// and writes the same <c>message_sent</c> frame to each local socket of each recipient through a
+/// The broadcaster consumes the same events channel in order, reads each <see cref="PushEvent"/>
+/// and writes the same frame to each local socket of each recipient through a
 /// bounded queue and one pump per socket, as ImAkka's sessions do; no FanoutActor, no SessionActor.
 /// </summary>
 public static class BareServer
@@ -164,24 +164,24 @@ public static class BareServer
         public void Deliver(string payload)
         {
             Interlocked.Increment(ref _events);
-            StoredEvent? stored;
+            PushEvent? pushed;
             try
             {
-                stored = JsonSerializer.Deserialize<StoredEvent>(payload, ImJson.Options);
+                pushed = JsonSerializer.Deserialize<PushEvent>(payload, ImJson.Options);
             }
             catch (JsonException)
             {
                 return;
             }
-            if (stored is null) return;
-            string? plain = null, forSender = null;
-            var m = stored.Message;
-            foreach (var recipient in stored.Recipients)
+            if (pushed is null || pushed.Frame.ValueKind != JsonValueKind.Object) return;
+            var plain = pushed.Frame.GetRawText();
+            string? forSender = null;
+            foreach (var recipient in pushed.Recipients)
             {
                 if (!_sessions.TryGetValue(recipient, out var sessions) || sessions.IsEmpty) continue;
-                var frame = recipient == m.FromUserId && stored.ClientMsgId is not null
-                    ? forSender ??= ImJson.Serialize(MessageSentFrame.From(m, stored.ClientMsgId))
-                    : plain ??= ImJson.Serialize(MessageSentFrame.From(m, null));
+                var frame = recipient == pushed.SenderId && pushed.ClientMsgId is { } clientMsgId
+                    ? forSender ??= ImJson.Serialize(pushed.Frame.Deserialize<MessageSentFrame>(ImJson.Options)! with { ClientMsgId = clientMsgId })
+                    : plain;
                 foreach (var session in sessions.Keys)
                 {
                     if (session.TryEnqueue(frame)) Interlocked.Increment(ref _pushes);

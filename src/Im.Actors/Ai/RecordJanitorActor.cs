@@ -20,6 +20,7 @@ public sealed class RecordJanitorActor : ReceiveActor
     private readonly IActorRef _groups;
     private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly HashSet<UniqueAddress> _removed = [];
+    private readonly HashSet<UniqueAddress> _up = [];
     private bool _sweeping;
     private bool _sweepAgain;
 
@@ -29,6 +30,8 @@ public sealed class RecordJanitorActor : ReceiveActor
         _groups = groups;
         Receive<ClusterEvent.MemberUp>(up =>
         {
+            // The cluster's read view may not list a member yet when its MemberUp arrives.
+            _up.Add(up.Member.UniqueAddress);
             if (up.Member.UniqueAddress.Equals(_cluster.SelfUniqueAddress)) Sweep();
         });
         Receive<ClusterEvent.MemberRemoved>(removed =>
@@ -68,8 +71,8 @@ public sealed class RecordJanitorActor : ReceiveActor
         }
         _sweeping = true;
         _sweepAgain = false;
-        var live = _cluster.State.Members.Where(m => !_removed.Contains(m.UniqueAddress))
-            .Select(m => m.UniqueAddress.ToString()).ToHashSet();
+        var live = _cluster.State.Members.Select(m => m.UniqueAddress).Concat(_up)
+            .Where(node => !_removed.Contains(node)).Select(node => node.ToString()).ToHashSet();
         OrphanedGroups(live).PipeTo(Self,
             success: groups => new Swept(groups, null),
             failure: ex => new Swept([], ex.GetType().Name));
