@@ -7,14 +7,16 @@ namespace ImAkka.Bench;
 /// <param name="WhileStarting">The probe while the patients' messages that start the calls are sent.</param>
 /// <param name="InFlight">The probe from the moment every call has started until the window ends: the calls running and answered.</param>
 public sealed record AiRound(int Round, LoopResult Without, LoopResult WhileStarting, LoopResult InFlight, TimeSpan Starting,
-    double MaxCallsAtOnce, double MaxThreadPoolQueue, double MaxThreadPoolThreads, double MaxAiQueue, long RepliesStored, TimeSpan RepliesWithin)
+    double MaxCallsAtOnce, double MaxThreadPoolQueue, double MaxThreadPoolThreads, double MaxAiQueue, long RepliesStored, TimeSpan RepliesWithin,
+    double EventsPerCall)
 {
     public double Ratio => InFlight.Latency.P99 / Without.Latency.P99;
 
     public double StartingRatio => WhileStarting.Latency.P99 / Without.Latency.P99;
 }
 
-public sealed record AiResult(List<AiRound> Rounds, double ProbeRate, int Calls, int PatientGroups);
+/// <param name="Pieces">How many pieces the stand-in streams each answer in.</param>
+public sealed record AiResult(List<AiRound> Rounds, double ProbeRate, int Calls, int PatientGroups, int Pieces);
 
 public sealed record MemoryLevel(int Connections, long ImAkkaBytes, long EchoBytes)
 {
@@ -75,18 +77,21 @@ public sealed partial class Bench
             }
             var w = with!;
             rounds.Add(new AiRound(round, without!, w.WhileStarting, w.InFlight, w.Starting, w.Calls, w.Max[ThreadPoolQueue], w.Max[ThreadPoolThreads],
-                w.Max["im_ai_queue_length"], w.Replies, w.Within));
+                w.Max["im_ai_queue_length"], w.Replies, w.Within, w.EventsPerCall));
         }
         if (profiler.Enabled)
         {
             Results.Profiles["ai"] = await profiler.Trace(_im.Server.Process, "ai", settings.AiWindow + TimeSpan.FromSeconds(1),
                 () => ProbeWithAiCalls(probeRate, patients, calls));
         }
-        return new AiResult(rounds, probeRate, calls, groupCount);
+        var pieces = (await AiStats()).GetProperty("pieces").GetInt32();
+        return new AiResult(rounds, probeRate, calls, groupCount, pieces);
     }
 
     private sealed record AiEpisode(LoopResult WhileStarting, LoopResult InFlight, TimeSpan Starting, double Calls,
-        IReadOnlyDictionary<string, double> Max, long Replies, TimeSpan Within);
+        IReadOnlyDictionary<string, double> Max, long Replies, TimeSpan Within, double EventsPerCall);
+
+    private const string FanoutEvents = "im_fanout_events_total";
 
     private const string ThreadPoolQueue = "dotnet_thread_pool_queue_length_total";
     private const string ThreadPoolThreads = "dotnet_thread_pool_thread_count_total";
@@ -106,7 +111,8 @@ public sealed partial class Bench
     private async Task<AiEpisode> ProbeWithAiCalls(double rate, List<BenchGroup> patients, int calls)
     {
         await _http.PostAsync(new Uri(_ai.Base, "/stats/reset"), null);
-        var repliesBefore = (await Scrape.From(_http, _im.Server.Base)).Sum("im_messages_stored_total", "msg_type=\"AI_REPLY\"");
+        var before = await Scrape.From(_http, _im.Server.Base);
+        var repliesBefore = before.Sum("im_messages_stored_total", "msg_type=\"AI_REPLY\"");
         var sampler = new MetricsSampler(_http, _im.Server.Base, TimeSpan.FromMilliseconds(200), ThreadPoolQueue, ThreadPoolThreads,
             "im_ai_calls_in_flight", "im_ai_queue_length");
         sampler.Start();
@@ -138,7 +144,12 @@ public sealed partial class Bench
         var within = Stopwatch.GetElapsedTime(started);
         var max = await sampler.Stop();
         var stats = await AiStats();
-        return new AiEpisode(first, inFlight, starting, stats.GetProperty("max_in_flight").GetDouble(), max, replies, within);
+        // Every event the node's fan-out parsed, less the probe's own sends (one event each), per call:
+        // the patient's message and everything its AI record publishes (states, pieces, the reply).
+        var events = (await Scrape.From(_http, _im.Server.Base)).Sum(FanoutEvents) - before.Sum(FanoutEvents);
+        var probeSends = first.Ok + inFlight.Ok;
+        return new AiEpisode(first, inFlight, starting, stats.GetProperty("max_in_flight").GetDouble(), max, replies, within,
+            (events - probeSends) / calls);
     }
 
     private async Task<JsonElement> AiStats() =>

@@ -155,10 +155,15 @@ public static class Explain
             ? $"The thread pool's queue reached {Fmt.N(queue)} work items with only {Fmt.N(threads)} threads: work waited for a thread. "
             : $"The thread pool's queue stayed at {Fmt.N(queue)} work items or fewer ({Fmt.N(threads)} threads at most): the calls themselves do not hold threads. ");
         sb.Append($"The host used {Cores(hostWithout)} cores alone, {Cores(hostStarting)} while the calls started and {Cores(hostRunning)} while they ran; Redis "
-            + $"{Cores(redisStarting)} and {Cores(redisRunning)}. What runs beside the probe is the AI path's own store work: every call first reads the group's "
-            + "recent messages for context (`ImStore.RecentMessages`: a range read and one hash read per message, up to `Ai__ContextMessages`=20), every answer "
-            + "is another append through the group's single writer and a fan-out event, and all of it shares the host's one Redis connection with the probe's "
-            + "appends, which wait behind it. ");
+            + $"{Cores(redisStarting)} and {Cores(redisRunning)}. ");
+        var events = M(r.Ai.Rounds.Select(x => x.EventsPerCall));
+        sb.Append("What runs beside the probe is the AI path's own work. A patient's append opens the AI record in the same script and publishes "
+            + "`thinking`; the group's single writer hands the attempt to the node's `AiPipelineActor` (a `Source.Queue` of `Ai__MaxQueued` feeding "
+            + "`Ai__MaxConcurrency` calls, unordered), which reads the context the record fixed (`ImStore.MessagesInRange`: a range read and one hash "
+            + "read per message, up to `Ai__ContextMessages`=20), publishes `generating` and at most one `ai_delta` per 100 ms while the answer "
+            + "streams in, and the finished answer is one more append through the group's writer, which publishes the reply and `done`. "
+            + $"Each call cost {Fmt.D(events, "0.0")} events on the events channel, of which the {r.Ai.Pieces} streamed pieces are most; every node's "
+            + "fan-out parses each of them, and all of it shares the host's one Redis connection with the probe's appends, which wait behind it. ");
         sb.Append(ProfileSentence(r, "ai"));
         return sb.ToString();
     }

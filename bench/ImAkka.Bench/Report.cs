@@ -253,22 +253,23 @@ public static class Report
         md.AppendLine();
         md.AppendLine($"Non-AI sends (doctors, {Settings.SendGroups} groups) open loop at {Fmt.N(ai.ProbeRate)} msg/s, alone, "
             + $"and in an episode where {Fmt.N(ai.Calls)} patients in {ai.PatientGroups} groups send at once (64 clients), each message forwarded to a stand-in "
-            + "AI that answers after 1–2 s, its reply stored and pushed. The episode's probe is split: *while starting* covers the patients' sends (their "
+            + $"AI that streams its answer in {ai.Pieces} pieces over 1–2 s (ImAkka asks for a stream, `Ai__Stream=true`), the pieces pushed as "
+            + "`ai_delta` frames, the reply stored and pushed. The episode's probe is split: *while starting* covers the patients' sends (their "
             + "appends, the AI records, the context reads), *while running* the same length of time from the last patient's send on, while the calls are "
             + "in flight and their replies are stored — the headline, as the target is about calls running. \"Calls at once\" is the most the stand-in "
             + "held at one time; the thread pool's queue and threads are the largest values of `dotnet_thread_pool_queue_length` and "
             + "`dotnet_thread_pool_thread_count` on ImAkka's `/metrics`, sampled every 200 ms over the episode. Ratio " + Headlines.AiRatio(r).Ratio
             + $"; while starting {Spread.Of(ai.Rounds.Select(x => x.StartingRatio)).Ratio}.");
         md.AppendLine();
-        md.AppendLine("| round | without AI p50 / p99 ms | while starting p50 / p99 ms (s) | while running p50 / p99 ms | ratio (p99, running) | calls at once | thread-pool queue (max) | threads (max) | `im_ai_queue_length` (max) | AI replies stored (within s) | host cores without / starting / running | Redis cores without / starting / running |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| round | without AI p50 / p99 ms | while starting p50 / p99 ms (s) | while running p50 / p99 ms | ratio (p99, running) | calls at once | thread-pool queue (max) | threads (max) | `im_ai_queue_length` (max) | AI replies stored (within s) | events per call | host cores without / starting / running | Redis cores without / starting / running |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var x in ai.Rounds)
         {
             md.AppendLine($"| {x.Round + 1} | {Fmt.Ms(x.Without.Latency.P50)} / {Fmt.Ms(x.Without.Latency.P99)} "
                 + $"| {Fmt.Ms(x.WhileStarting.Latency.P50)} / {Fmt.Ms(x.WhileStarting.Latency.P99)} ({Fmt.D(x.Starting.TotalSeconds, "0.00")}) "
                 + $"| {Fmt.Ms(x.InFlight.Latency.P50)} / {Fmt.Ms(x.InFlight.Latency.P99)} "
                 + $"| {Fmt.R(x.Ratio)} | {Fmt.N(x.MaxCallsAtOnce)} | {Fmt.N(x.MaxThreadPoolQueue)} | {Fmt.N(x.MaxThreadPoolThreads)} | {Fmt.N(x.MaxAiQueue)} "
-                + $"| {Fmt.N(x.RepliesStored)} ({Fmt.D(x.RepliesWithin.TotalSeconds)}) "
+                + $"| {Fmt.N(x.RepliesStored)} ({Fmt.D(x.RepliesWithin.TotalSeconds)}) | {Fmt.D(x.EventsPerCall, "0.0")} "
                 + $"| {Fmt.D(x.Without.Cpu.ServerCores, "0.00")} / {Fmt.D(x.WhileStarting.Cpu.ServerCores, "0.00")} / {Fmt.D(x.InFlight.Cpu.ServerCores, "0.00")} "
                 + $"| {Fmt.D(x.Without.Cpu.RedisCores, "0.00")} / {Fmt.D(x.WhileStarting.Cpu.RedisCores, "0.00")} / {Fmt.D(x.InFlight.Cpu.RedisCores, "0.00")} |");
         }
