@@ -163,7 +163,9 @@ public static class Explain
             + "read per message, up to `Ai__ContextMessages`=20), publishes `generating` and at most one `ai_delta` per 100 ms while the answer "
             + "streams in, and the finished answer is one more append through the group's writer, which publishes the reply and `done`. "
             + $"Each call cost {Fmt.D(events, "0.0")} events on the events channel, of which the {r.Ai.Pieces} streamed pieces are most; every node's "
-            + "fan-out parses each of them, and all of it shares the host's one Redis connection with the probe's appends, which wait behind it. ");
+            + "fan-out parses each of them, and all of it shares the host's one Redis connection with the probe's appends, which wait behind it. "
+            + $"Over the 1–2 s the answers take, that is about {Fmt.N(r.Ai.Calls * Math.Max(0, events - 2) / 1.5)} events a second (all but the message "
+            + $"and `thinking` come while the calls run) through the node's one FanoutActor, beside the probe's {Fmt.N(r.Ai.ProbeRate)}. ");
         sb.Append(ProfileSentence(r, "ai"));
         return sb.ToString();
     }

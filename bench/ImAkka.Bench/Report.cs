@@ -110,10 +110,11 @@ public static class Report
               and checked by the same `RequestReader`, the sender checked against the group's members held in memory, and one
               `ImStore.AppendMessage` — the very Lua script ImAkka runs (INCR id, HINCRBY seq, HSET message, ZADD timeline, PUBLISH), with
               the same keys and event payload — called straight from the Kestrel endpoint, concurrently. Its broadcaster consumes the same
-              events channel in order (a `ChannelMessageQueue`), reads each `StoredEvent` and writes the same `message_sent` frame to
+              events channel in order (a `ChannelMessageQueue`), reads each `PushEvent` (a frame and its recipients) and writes that frame to
               each local socket of each recipient through a bounded queue and one pump per socket, as ImAkka's sessions do; it parses
               every event too, so the sends phase compares like with like. **The echo** (baseline of idle memory) is a bare Kestrel
-              WebSocket that echoes. **The stand-in AI** answers chat completions after 1–2 s.
+              WebSocket that echoes. **The stand-in AI** answers chat completions in 1–2 s, streamed as server-sent events in ten
+              pieces when asked (ImAkka asks, `Ai__Stream=true`), a plain JSON body otherwise.
             - **Alternation.** Every phase runs ImAkka and its baseline in turn, ImAkka first in odd rounds and second in even ones, and
               reports the median of the per-round ratios with their spread. {settings.Rounds} rounds here.
             - **Closed loops** (sends, hot group): {Settings.InFlight} workers with one request each in flight; {Fmt.D(settings.Warmup.TotalSeconds)} s warm-up,
