@@ -50,4 +50,25 @@ public sealed class RecordJanitorActorSpecs(GarnetStoreServer server, ITestOutpu
         Assert.Equal(["group_older_version", "group_orphaned"], woken.Select(w => w.GroupId).Order());
         await groups.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
     }
+
+    [Fact]
+    public async Task Should_wake_again_while_records_stay_open_and_stop_once_they_are_closed()
+    {
+        var cluster = Cluster.Get(Sys);
+        var groups = CreateTestProbe("groups");
+        await Open("group_lost_wake", "UniqueAddress: (akka.tcp://im@127.0.0.1:1, 42)");
+        var recordId = Assert.Single(await _store.PendingRecordNodes()).RecordId;
+
+        Sys.ActorOf(RecordJanitorActor.Props(_store, groups.Ref, recheckAfter: TimeSpan.FromMilliseconds(500)));
+        await cluster.JoinAsync(cluster.SelfAddress);
+
+        // Nobody closes the record (as if the wakes were lost): the janitor wakes the group again.
+        for (var wake = 0; wake < 3; wake++)
+            Assert.Equal("group_lost_wake", (await groups.ExpectMsgAsync<GroupCommands.WakeForOrphanedRecords>(Wait)).GroupId);
+
+        Assert.True(await _store.CloseRecord("group_lost_wake", recordId, null, AiPipelineActor.Interrupted, null, ["patient"],
+            new AiStateFrame("group_lost_wake", recordId, "message", AiStates.Failed, ErrorCodes.AiCallFailed)));
+        // Closed well before the next look (half a second after the last wake): nothing more.
+        await groups.ExpectNoMsgAsync(TimeSpan.FromSeconds(1.5));
+    }
 }

@@ -93,7 +93,7 @@ public sealed class AiClusterSpecs(ITestOutputHelper output)
     }
 
     private static bool RequestFor(JsonNode request, string marker) =>
-        ((string?)request["messages"]!.AsArray().Last()!["content"])?.Contains(marker, StringComparison.Ordinal) == true;
+        StandInAiServer.LastText(request).Contains(marker, StringComparison.Ordinal);
 
     /// <summary>A group's frames up to its reply's final state.</summary>
     private static async Task<List<JsonNode>> UntilFinalState(WsClient socket)

@@ -77,7 +77,7 @@ public sealed class AiStreamingSpecs(E2EFixture shared, AiStreamingSpecs.Streami
         var record = Assert.Single((await api.ListAiInteractions(group.GroupId)).Records);
         Assert.Equal((recordId, AiRecordStatus.Succeeded, 1, AiModes.Auto), (record.RecordId, record.Status, record.Attempts, record.AiMode));
         Assert.Equal((1L, 1L), (record.ContextFromSeq, record.ContextToSeq));
-        var request = shared.Ai.Requests.Single(r => LastContent(r).Contains(question, StringComparison.Ordinal));
+        var request = shared.Ai.Requests.Single(r => StandInAiServer.LastText(r).Contains(question, StringComparison.Ordinal));
         Assert.Equal((string?)request["model"], record.Model);
         Assert.True((bool)request["stream"]!, "the host asks for a streamed answer");
         var history = await api.History(group.GroupId);
@@ -136,7 +136,7 @@ public sealed class AiStreamingSpecs(E2EFixture shared, AiStreamingSpecs.Streami
         record = Assert.Single((await api.ListAiInteractions(group.GroupId)).Records);
         Assert.Equal((AiRecordStatus.Failed, "4001: the stream ended before [DONE]", 2), (record.Status, record.ErrorMessage, record.Attempts));
 
-        var requests = shared.Ai.Requests.Where(r => LastContent(r).Contains(question, StringComparison.Ordinal)).ToList();
+        var requests = shared.Ai.Requests.Where(r => StandInAiServer.LastText(r).Contains(question, StringComparison.Ordinal)).ToList();
         Assert.Equal(2, requests.Count);
         Assert.True(JsonNode.DeepEquals(requests[0], requests[1]), "the retry sends exactly the first attempt's request");
         Assert.DoesNotContain(await api.History(group.GroupId), m => m.MsgType == MessageTypes.AiReply);
@@ -223,7 +223,7 @@ public sealed class AiStreamingSpecs(E2EFixture shared, AiStreamingSpecs.Streami
         Assert.Equal((AiRecordStatus.Succeeded, 2, (string?)null), (record.Status, record.Attempts, record.ErrorMessage));
         var replies = (await api.History(group.GroupId)).Where(m => m.MsgType == MessageTypes.AiReply).ToList();
         Assert.Equal(("AI: " + question, record.AiMessageId), (Assert.Single(replies).MsgContent, replies[0].MessageId));
-        var requests = ai.Requests.Where(r => LastContent(r).Contains(question, StringComparison.Ordinal)).ToList();
+        var requests = ai.Requests.Where(r => StandInAiServer.LastText(r).Contains(question, StringComparison.Ordinal)).ToList();
         Assert.Equal(2, requests.Count);
         Assert.True(JsonNode.DeepEquals(requests[0], requests[1]), "the retry sends exactly the first attempt's context");
         Assert.DoesNotContain(requests[1]["messages"]!.AsArray(), m => ((string?)m!["content"])!.Contains("in between", StringComparison.Ordinal));
@@ -353,7 +353,7 @@ public sealed class AiStreamingSpecs(E2EFixture shared, AiStreamingSpecs.Streami
         var record = (await api.ListAiInteractions(group.GroupId)).Records.Single(r => r.UserMessageId == refused.MessageId);
         Assert.Equal((AiRecordStatus.Failed, "4001: circuit open", 0L), (record.Status, record.ErrorMessage, record.DurationMs));
         Assert.Equal(2, ai.Requests.Count);
-        Assert.DoesNotContain(ai.Requests, r => LastContent(r).Contains(secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(ai.Requests, r => StandInAiServer.LastText(r).Contains(secret, StringComparison.Ordinal));
 
         var scrape = await ScrapeUntil(host, s => s.Value("im_ai_breaker_state") == 2, "im_ai_breaker_state 2");
         Assert.Equal((2.0, 1.0), (scrape.Value("im_ai_calls_total", "outcome=4001"), scrape.Value("im_ai_calls_total", "outcome=circuit_open")));
@@ -452,7 +452,6 @@ public sealed class AiStreamingSpecs(E2EFixture shared, AiStreamingSpecs.Streami
         return (content.Length + length - 1) / length;
     }
 
-    private static string LastContent(JsonNode request) => (string?)request["messages"]!.AsArray().Last()!["content"] ?? "";
 
     private static void AssertError(HttpStatusCode status, JsonNode? body, HttpStatusCode expected, string code)
     {

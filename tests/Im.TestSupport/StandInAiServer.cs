@@ -63,16 +63,23 @@ public sealed class StandInAiServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// The text of a request's last message. A patient's image comes as parts (OpenAI's vision
+    /// format): then its text parts, an image part read as <c>[image part]</c>.
+    /// </summary>
+    public static string LastText(JsonNode request) => request["messages"]!.AsArray().Last()!["content"] switch
+    {
+        JsonArray parts => string.Join(' ', parts.Select(part => (string?)part!["text"] ?? "[image part]")),
+        { } text => text.GetValue<string>(),
+        null => "",
+    };
+
     private async Task Answer(HttpContext context)
     {
         var body = (await JsonNode.ParseAsync(context.Request.Body))!;
         Requests.Enqueue(body);
-        var question = body["messages"]!.AsArray().Last()!["content"]!;
-        // A patient's image comes as parts (OpenAI's vision format); the markers are read from text parts.
-        var last = question is JsonArray parts
-            ? string.Join(' ', parts.Select(part => (string?)part!["text"] ?? "[image part]"))
-            : question.GetValue<string>();
-        if (question is JsonArray && RefuseImages)
+        var last = LastText(body);
+        if (body["messages"]!.AsArray().Last()!["content"] is JsonArray && RefuseImages)
         {
             context.Response.StatusCode = 400;
             await context.Response.WriteAsJsonAsync(new { error = new { message = "this model does not accept images" } });

@@ -12,22 +12,32 @@ namespace Im.Actors.Ai;
 /// wakes their groups: a group's writer that starts closes the open records it finds (see
 /// GroupActor.AiReplies.cs), so the record keeps one owner. Every node does it; a wake is idempotent.
 /// A lone node coming up after a crash wakes its previous incarnation's groups the same way.
+/// A wake can be lost (sent while the shard region still routes to the gone member, or while the
+/// store is unreachable), so while records stay orphaned it looks again every
+/// <c>recheckAfter</c>, up to <see cref="MaxRechecks"/> times in a row.
 /// </summary>
-public sealed class RecordJanitorActor : ReceiveActor
+public sealed class RecordJanitorActor : ReceiveActor, IWithTimers
 {
+    public const int MaxRechecks = 12;
+
+    private static readonly TimeSpan DefaultRecheckAfter = TimeSpan.FromSeconds(5);
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ImStore _store;
     private readonly IActorRef _groups;
     private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly HashSet<UniqueAddress> _removed = [];
     private readonly HashSet<UniqueAddress> _up = [];
+    private readonly TimeSpan _recheckAfter;
     private bool _sweeping;
     private bool _sweepAgain;
+    private int _rechecks;
 
-    public RecordJanitorActor(ImStore store, IActorRef groups)
+    public RecordJanitorActor(ImStore store, IActorRef groups, TimeSpan recheckAfter)
     {
         _store = store;
         _groups = groups;
+        _recheckAfter = recheckAfter;
         Receive<ClusterEvent.MemberUp>(up =>
         {
             // The cluster's read view may not list a member yet when its MemberUp arrives.
@@ -38,8 +48,10 @@ public sealed class RecordJanitorActor : ReceiveActor
         {
             // The cluster's read view may still list the member when this event arrives.
             _removed.Add(removed.Member.UniqueAddress);
+            _rechecks = 0;
             Sweep();
         });
+        Receive<Recheck>(_ => Sweep());
         Receive<Swept>(swept =>
         {
             _sweeping = false;
@@ -50,11 +62,22 @@ public sealed class RecordJanitorActor : ReceiveActor
             }
             if (swept.Failure is { } failure) _log.Warning("Looking for orphaned AI records failed: {0}", failure);
             if (_sweepAgain) Sweep();
+            else if (swept.Groups.Count == 0 && swept.Failure is null) _rechecks = 0;
+            else if (_rechecks++ < MaxRechecks) Timers.StartSingleTimer(nameof(Recheck), Recheck.Instance, _recheckAfter);
+            else
+            {
+                _log.Warning("AI records of {0} group(s) are still open on a node that is gone after {1} wakes; looking again when a member "
+                             + "comes or goes", swept.Groups.Count, MaxRechecks);
+            }
         });
     }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     /// <param name="groups">The group shard region.</param>
-    public static Props Props(ImStore store, IActorRef groups) => Akka.Actor.Props.Create(() => new RecordJanitorActor(store, groups));
+    /// <param name="recheckAfter">How long to wait before looking again while records stay orphaned (5 s unless a spec says).</param>
+    public static Props Props(ImStore store, IActorRef groups, TimeSpan? recheckAfter = null) =>
+        Akka.Actor.Props.Create(() => new RecordJanitorActor(store, groups, recheckAfter ?? DefaultRecheckAfter));
 
     protected override void PreStart() =>
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
@@ -82,4 +105,9 @@ public sealed class RecordJanitorActor : ReceiveActor
         (await _store.PendingRecordNodes()).Where(r => !liveNodes.Contains(r.Node)).Select(r => r.GroupId).ToHashSet();
 
     private sealed record Swept(IReadOnlyCollection<string> Groups, string? Failure) : ILocalOnly;
+
+    private sealed class Recheck : ILocalOnly
+    {
+        public static readonly Recheck Instance = new();
+    }
 }
