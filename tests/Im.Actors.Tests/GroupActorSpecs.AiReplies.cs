@@ -325,6 +325,25 @@ public sealed partial class GroupActorSpecs
     }
 
     [Fact]
+    public async Task Should_close_only_the_records_an_earlier_writer_left_open_when_woken_while_running()
+    {
+        var (group, running) = await PatientAsked();
+        // A record an earlier writer opened on a node that died, which this writer did not close at its start.
+        var left = (await _store.AppendMessage(new NewMessage(_groupId, "patient", MessageTypes.Text, "an older question", ["patient", "doctor"],
+            null, new AiRecordChange.Open("http://ai", "UniqueAddress: (akka.tcp://im@127.0.0.1:1, 42)", "stand-in", 20, AiModes.Auto)))).Value!;
+        var leftId = left.OpenedRecord!.RecordId;
+
+        group.Tell(new WakeForOrphanedRecords(_groupId));
+
+        var record = await ClosedRecord(leftId);
+        Assert.Equal((AiRecordStatus.Failed, AiPipelineActor.Interrupted), (record.Status, record.ErrorMessage));
+        Assert.Equal(new AiPipeline.Stop(leftId, 1), await _aiPipeline.ExpectMsgAsync<AiPipeline.Stop>());
+        // The writer's own call runs on and is answered.
+        Assert.Equal(AiRecordStatus.Pending, (await _store.GetRecord(running.RecordId))!.Status);
+        Assert.Equal("an answer", (await Answer(group, running, "an answer")).MsgContent);
+    }
+
+    [Fact]
     public async Task Should_close_its_open_records_before_stopping_on_a_hand_over()
     {
         var (group, call) = await PatientAsked();

@@ -16,7 +16,7 @@ namespace Im.Actors.Groups;
 ///   ├─ AiAnswered, an answer ─append the reply─▶ status 1 ──────────── ai_reply, ai_state done
 ///   ├─ AiAnswered, a failure ─close─▶ status 2, "4001|4002|4003: …" ─────── ai_state failed
 ///   ├─ StopAiReply ─cancel the call, close─▶ status 2, "4004: stopped" ──── ai_state stopped
-///   └─ the writer starts (its node died) or is handed over ─close─▶ "4001: interrupted"
+///   └─ its node died (the next writer closes it on start or when woken), or a hand-over ─close─▶ "4001: interrupted"
 /// failed or stopped ─RetryAiReply, reopen─▶ open: status 0, attempt + 1, the same context ─ thinking
 /// </code>
 /// A reply or a close names the attempt it belongs to, and the store changes nothing once that
@@ -40,10 +40,10 @@ public sealed partial class GroupActor
         Receive<RetryAiReply>(RetryReply);
         Receive<AiAnswered>(answered => Finish(new FinishAttempt(answered, 1)));
         Receive<FinishAttempt>(Finish);
-        // Starting was the point: the open records were closed when this writer loaded.
         Receive<WakeForOrphanedRecords>(_ =>
         {
             if (!_state.Exists) Passivate();
+            else InterruptRecordsLeftOpen();
         });
     }
 
@@ -142,23 +142,45 @@ public sealed partial class GroupActor
     private void InterruptOpenRecords(IReadOnlyCollection<OpenAiRecord> records, Action? then)
     {
         var recipients = _state.Recipients();
-        RunWrite(new InterruptRecords(records.Count), async () =>
+        RunWrite(new InterruptRecords(), async () =>
         {
-            var closed = 0;
-            foreach (var open in records)
-            {
-                await CancelAttempt(open);
-                if (await _store.CloseRecord(_groupId, open.RecordId, open.Attempt, AiPipelineActor.Interrupted, null, recipients,
-                        new AiStateFrame(_groupId, open.RecordId, open.UserMessageId, AiStates.Failed, ErrorCodes.AiCallFailed)))
-                    closed++;
-            }
-            if (closed > 0) Log.Warning("Closed {0} AI record(s) of group {1} whose call was interrupted", closed, _groupId);
+            await CloseAsInterrupted(records, recipients);
             return new WriteResult(null, () =>
             {
                 foreach (var open in records) _state = _state.WithoutOpenRecord(open.RecordId);
                 then?.Invoke();
             });
         });
+    }
+
+    /// <summary>
+    /// A wake that finds this writer running: its close at start failed (the store was down), or it
+    /// started before the wake came. Records open in the store that are no call of this writer were
+    /// left by an earlier one, and are closed as interrupted.
+    /// </summary>
+    private void InterruptRecordsLeftOpen()
+    {
+        var running = _state.OpenRecords;
+        var recipients = _state.Recipients();
+        RunWrite(new InterruptRecords(), async () =>
+        {
+            var snapshot = await _store.LoadGroup(_groupId);
+            await CloseAsInterrupted([.. (snapshot?.OpenRecords ?? []).Where(open => !running.ContainsKey(open.RecordId))], recipients);
+            return new WriteResult(null);
+        });
+    }
+
+    private async Task CloseAsInterrupted(IReadOnlyCollection<OpenAiRecord> records, IReadOnlyCollection<string> recipients)
+    {
+        var closed = 0;
+        foreach (var open in records)
+        {
+            await CancelAttempt(open);
+            if (await _store.CloseRecord(_groupId, open.RecordId, open.Attempt, AiPipelineActor.Interrupted, null, recipients,
+                    new AiStateFrame(_groupId, open.RecordId, open.UserMessageId, AiStates.Failed, ErrorCodes.AiCallFailed)))
+                closed++;
+        }
+        if (closed > 0) Log.Warning("Closed {0} AI record(s) of group {1} whose call was interrupted", closed, _groupId);
     }
 
     /// <summary>Handed over to another node, or the node stops: the calls end with this writer, and clients hear it now.</summary>
@@ -183,5 +205,5 @@ public sealed partial class GroupActor
     /// <summary>An attempt's end, as this writer stores it; <paramref name="Tries"/> counts tries while the store is down.</summary>
     private sealed record FinishAttempt(AiAnswered Answered, int Tries) : ILocalOnly;
 
-    private sealed record InterruptRecords(int Count) : ILocalOnly;
+    private sealed record InterruptRecords : ILocalOnly;
 }
