@@ -9,8 +9,8 @@ namespace Im.Actors.Ai;
 /// <summary>
 /// One per node. Whenever this node comes up and whenever a member is removed (it left, or it was
 /// downed after a crash), looks for AI records still open on a node that is no longer a member, and
-/// wakes their groups: a group's writer that starts closes the open records it finds (see
-/// GroupActor.AiReplies.cs), so the record keeps one owner. Every node does it; a wake is idempotent.
+/// wakes their groups: a group's writer closes the open records that are no call of its own when it
+/// starts or is woken (see GroupActor.AiReplies.cs), so the record keeps one owner. Every node does it; a wake is idempotent.
 /// A lone node coming up after a crash wakes its previous incarnation's groups the same way.
 /// A wake can be lost (sent while the shard region still routes to the gone member, or while the
 /// store is unreachable), so while records stay orphaned it looks again every
