@@ -13,6 +13,8 @@ public sealed record AddMemberRequest(
     [property: StringLength(Limits.MemberUserIdMax, MinimumLength = 1)] string UserId,
     [property: AllowedValues(UserRoles.Patient, UserRoles.Doctor, UserRoles.AiAssistant)] string UserRole);
 
+/// <param name="AiMode">How the group's AI answers patients (DESIGN.md, "Per-group AI mode").</param>
+/// <param name="PauseAfterDoctorSeconds">How long a DOCTOR member's message keeps the AI quiet (0: not at all).</param>
 public sealed record GroupResponse(
     long Id,
     string GroupId,
@@ -20,6 +22,22 @@ public sealed record GroupResponse(
     string? Description,
     string CreatedBy,
     string CreatedAt,
+    string UpdatedAt,
+    [property: AllowedValues(AiModes.Auto, AiModes.Review, AiModes.Off)] string AiMode = AiModes.Auto,
+    [property: Range(0, Limits.PauseAfterDoctorMax)] int PauseAfterDoctorSeconds = 0);
+
+/// <summary><c>PUT /api/group/{group_id}/ai</c>: a DOCTOR member or an admin sets the group's AI mode.</summary>
+/// <param name="PauseAfterDoctorSeconds">Omitted keeps the current value.</param>
+public sealed record SetGroupAiRequest(
+    [property: AllowedValues(AiModes.Auto, AiModes.Review, AiModes.Off)] string Mode,
+    [property: Range(0, Limits.PauseAfterDoctorMax)] int? PauseAfterDoctorSeconds = null);
+
+/// <summary>The group's AI settings as they are after a change, and who changed them when.</summary>
+public sealed record GroupAiResponse(
+    string GroupId,
+    [property: AllowedValues(AiModes.Auto, AiModes.Review, AiModes.Off)] string AiMode,
+    [property: Range(0, Limits.PauseAfterDoctorMax)] int PauseAfterDoctorSeconds,
+    string UpdatedBy,
     string UpdatedAt);
 
 public sealed record AddMemberResponse(bool Success, string Message)

@@ -18,6 +18,8 @@ public static class Limits
     public const int ClientMsgIdMax = 64;
     public const int PageSizeMax = 100;
     public const int DefaultPageSize = 20;
+    /// <summary>The longest pause of a group's AI after a doctor's message: a day.</summary>
+    public const int PauseAfterDoctorMax = 86_400;
 
     public static int CountCharacters(string value)
     {

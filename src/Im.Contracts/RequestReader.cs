@@ -49,6 +49,27 @@ public static class RequestReader
         return new AddMemberRequest(userId, role);
     }
 
+    public static Outcome<SetGroupAiRequest> SetGroupAi(JsonElement body)
+    {
+        if (NotAnObject(body) is { } notObject) return notObject;
+        if (!body.TryGetProperty("mode", out var modeValue) || modeValue.ValueKind == JsonValueKind.Null)
+            return ApiError.Invalid("mode", "mode is required");
+        if (!TryReadString(modeValue, out var mode) || mode is not (AiModes.Auto or AiModes.Review or AiModes.Off))
+            return ApiError.Invalid("mode", "mode must be one of auto, review, off");
+        // Until drafts exist, review taken as auto would show patients unreviewed answers.
+        if (mode == AiModes.Review)
+            return ApiError.Invalid("mode", "review mode is not available in this version; use auto or off");
+        int? pause = null;
+        if (body.TryGetProperty("pause_after_doctor_seconds", out var pauseValue) && pauseValue.ValueKind != JsonValueKind.Null)
+        {
+            if (pauseValue.ValueKind != JsonValueKind.Number || !TryParseCount(pauseValue.GetRawText(), out var seconds)
+                || seconds > Limits.PauseAfterDoctorMax)
+                return ApiError.Invalid("pause_after_doctor_seconds", $"pause_after_doctor_seconds must be an integer from 0 to {Limits.PauseAfterDoctorMax}");
+            pause = (int)seconds;
+        }
+        return new SetGroupAiRequest(mode, pause);
+    }
+
     /// <param name="idempotencyKey">The <c>Idempotency-Key</c> header, a synonym of the body's <c>client_msg_id</c>.</param>
     public static Outcome<SendMessageRequest> SendMessage(JsonElement body, string? idempotencyKey = null)
     {

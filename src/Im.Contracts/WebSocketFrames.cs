@@ -16,6 +16,7 @@ public static class FrameTypes
     public const string AiState = "ai_state";
     public const string AiDelta = "ai_delta";
     public const string AiStop = "ai_stop";
+    public const string GroupUpdated = "group_updated";
 }
 
 /// <summary>Client → server <c>send_message</c>; <c>client_msg_id</c> is optional and echoed to the sender.</summary>
@@ -116,4 +117,17 @@ public sealed record AiDeltaFrame(string GroupId, string RecordId, int Index, st
 public sealed record AiStopFrame([property: StringLength(Limits.IdMax, MinimumLength = 1)] string RecordId)
 {
     public string Type => FrameTypes.AiStop;
+}
+
+/// <summary>To every member when a DOCTOR member or an admin changes the group's AI settings.</summary>
+public sealed record GroupUpdatedFrame(
+    string GroupId,
+    [property: AllowedValues(AiModes.Auto, AiModes.Review, AiModes.Off)] string AiMode,
+    int PauseAfterDoctorSeconds,
+    string UpdatedBy)
+{
+    public string Type => FrameTypes.GroupUpdated;
+
+    public static GroupUpdatedFrame From(GroupAiResponse settings) =>
+        new(settings.GroupId, settings.AiMode, settings.PauseAfterDoctorSeconds, settings.UpdatedBy);
 }

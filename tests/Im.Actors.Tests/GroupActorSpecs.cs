@@ -34,11 +34,13 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
     private readonly TestProbe _shard;
     private readonly string _groupId = Ids.NewGroupId(DateTimeOffset.UtcNow);
     private readonly ImMetrics _metrics = new();
+    /// <summary>The store's clock, which the writer reads for a pause after a doctor's message.</summary>
+    private readonly ManualClock _clock = new(DateTimeOffset.UtcNow);
 
     public GroupActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
         _server = server;
-        _store = server.NewStore();
+        _store = server.NewStore(_clock);
         _aiPipeline = CreateTestProbe("ai-pipeline");
         // A pipeline confirms a stop at once; the probe does too, and still records every message for the specs to read.
         _aiPipeline.SetAutoPilot(new DelegateAutoPilot((sender, message) =>

@@ -8,6 +8,7 @@ public sealed class GroupRulesSpecs
 {
     private static readonly GroupState Absent = GroupState.Absent("group_x");
     private static readonly Caller V02 = Caller.FromHeader(null);
+    private static readonly DateTimeOffset Now = new(2026, 11, 26, 9, 0, 0, TimeSpan.Zero);
 
     private static GroupState Group(params (string User, string Role)[] members) =>
         GroupState.Existing("group_1", members.Select(m => KeyValuePair.Create(m.User, m.Role)));
@@ -15,7 +16,7 @@ public sealed class GroupRulesSpecs
     [Fact]
     public void Should_refuse_send_to_absent_group_with_3001()
     {
-        var decision = Assert.IsType<SendDecision.Refuse>(Absent.DecideSend("user_1"));
+        var decision = Assert.IsType<SendDecision.Refuse>(Absent.DecideSend("user_1", Now));
         Assert.Equal(ErrorCodes.GroupNotFound, decision.Error.Code);
     }
 
@@ -23,14 +24,14 @@ public sealed class GroupRulesSpecs
     public void Should_check_the_user_before_refusing_a_non_member()
     {
         var state = Group(("doctor", UserRoles.Doctor));
-        Assert.IsType<SendDecision.RefuseAfterUserCheck>(state.DecideSend("stranger"));
+        Assert.IsType<SendDecision.RefuseAfterUserCheck>(state.DecideSend("stranger", Now));
     }
 
     [Fact]
     public void Should_forward_a_patient_members_message_to_the_ai()
     {
         var state = Group(("doctor", UserRoles.Doctor), ("patient", UserRoles.Patient));
-        Assert.Equal(new SendDecision.Accept(ForwardToAi: true), state.DecideSend("patient"));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: true), state.DecideSend("patient", Now));
     }
 
     [Theory]
@@ -39,7 +40,7 @@ public sealed class GroupRulesSpecs
     public void Should_accept_without_forwarding_for_other_roles(string role)
     {
         var state = Group(("member", role));
-        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), state.DecideSend("member"));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), state.DecideSend("member", Now));
     }
 
     [Fact]
@@ -49,15 +50,15 @@ public sealed class GroupRulesSpecs
         var asPatient = Group(("dr_li", UserRoles.Patient));
         var asDoctor = Group(("dr_li", UserRoles.Doctor));
 
-        Assert.Equal(new SendDecision.Accept(true), asPatient.DecideSend("dr_li"));
-        Assert.Equal(new SendDecision.Accept(false), asDoctor.DecideSend("dr_li"));
+        Assert.Equal(new SendDecision.Accept(true), asPatient.DecideSend("dr_li", Now));
+        Assert.Equal(new SendDecision.Accept(false), asDoctor.DecideSend("dr_li", Now));
     }
 
     [Fact]
     public void Should_compare_roles_exactly()
     {
         var state = Group(("lower", "patient"));
-        Assert.Equal(new SendDecision.Accept(false), state.DecideSend("lower"));
+        Assert.Equal(new SendDecision.Accept(false), state.DecideSend("lower", Now));
     }
 
     [Fact]
@@ -84,7 +85,7 @@ public sealed class GroupRulesSpecs
         var state = Absent.WithMember("creator", UserRoles.Doctor);
 
         Assert.True(state.Exists);
-        Assert.Equal(new SendDecision.Accept(false), state.DecideSend("creator"));
+        Assert.Equal(new SendDecision.Accept(false), state.DecideSend("creator", Now));
         Assert.False(Absent.Exists);
     }
 
@@ -141,5 +142,63 @@ public sealed class GroupRulesSpecs
         Assert.Equal(ErrorCodes.InvalidState, Consultation.DecideRetry(Record(status: AiRecordStatus.Succeeded), Doctor)?.Code);
         Assert.Equal(ErrorCodes.InvalidState, WithOpen(Consultation).DecideRetry(Record(), Doctor)?.Code);
         Assert.Equal(ErrorCodes.InvalidState, Consultation.DecideRetry(Record(status: AiRecordStatus.Failed, contextTo: null), Doctor)?.Code);
+    }
+
+    // ---- the group's AI mode and the pause after a doctor's message ----
+
+    private static GroupState WithAi(string aiMode = AiModes.Auto, int pause = 0, DateTimeOffset? pausedUntil = null) =>
+        Group(("doctor", UserRoles.Doctor), ("patient", UserRoles.Patient), ("assistant", UserRoles.AiAssistant)) with
+        {
+            AiMode = aiMode,
+            PauseAfterDoctorSeconds = pause,
+            AiPausedUntil = pausedUntil,
+        };
+
+    [Fact]
+    public void Should_forward_nothing_and_pause_nothing_when_the_ai_is_off()
+    {
+        var state = WithAi(AiModes.Off, pause: 600);
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), state.DecideSend("patient", Now));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), state.DecideSend("doctor", Now));
+    }
+
+    [Fact]
+    public void Should_pause_the_ai_for_the_groups_pause_when_a_doctor_member_writes()
+    {
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false, PausesAiUntil: Now.AddSeconds(600)),
+            WithAi(pause: 600).DecideSend("doctor", Now));
+        // No pause set, or not a doctor of this group: nothing paused.
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), WithAi(pause: 0).DecideSend("doctor", Now));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), WithAi(pause: 600).DecideSend("assistant", Now));
+    }
+
+    [Fact]
+    public void Should_forward_a_patients_message_only_once_the_pause_has_ended()
+    {
+        var paused = WithAi(pause: 600, pausedUntil: Now.AddSeconds(600));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), paused.DecideSend("patient", Now));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: false), paused.DecideSend("patient", Now.AddSeconds(599)));
+        Assert.Equal(new SendDecision.Accept(ForwardToAi: true), paused.DecideSend("patient", Now.AddSeconds(600)));
+    }
+
+    [Fact]
+    public void Should_let_a_doctor_member_or_an_admin_set_the_ai_mode_and_refuse_anyone_else()
+    {
+        var state = WithAi();
+        Assert.Null(state.DecideSetAi(Caller.FromHeader("doctor")));
+        Assert.Null(state.DecideSetAi(Caller.FromToken("operator", isAdmin: true)));
+        Assert.Equal(ErrorCodes.Forbidden, state.DecideSetAi(Caller.FromHeader("patient"))!.Code);
+        Assert.Equal(ErrorCodes.Forbidden, state.DecideSetAi(Caller.FromHeader("stranger"))!.Code);
+        Assert.Equal(ErrorCodes.Forbidden, state.DecideSetAi(Caller.FromToken("patient", isAdmin: false))!.Code);
+        // The group comes first: 404 before 403.
+        Assert.Equal(ErrorCodes.GroupNotFound, Absent.DecideSetAi(Caller.FromHeader("stranger"))!.Code);
+    }
+
+    [Fact]
+    public void Should_keep_a_running_pause_when_the_settings_change()
+    {
+        var paused = WithAi(pause: 600, pausedUntil: Now.AddSeconds(600));
+        var changed = paused.WithAiSettings(new GroupAiResponse("group_1", AiModes.Auto, 0, "doctor", "2026-11-26T09:00:00Z"));
+        Assert.Equal((AiModes.Auto, 0, Now.AddSeconds(600)), (changed.AiMode, changed.PauseAfterDoctorSeconds, changed.AiPausedUntil));
     }
 }

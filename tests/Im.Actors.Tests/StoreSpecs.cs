@@ -958,6 +958,47 @@ public abstract class StoreSpecs(StoreServer server)
     }
 
     [Fact]
+    public async Task Should_store_a_groups_ai_settings_and_publish_them_in_one_step()
+    {
+        var store = await WithGroup(NewStore());
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        Assert.Equal((AiModes.Auto, 0), ((await store.GetGroup("group_1"))!.AiMode, (await store.GetGroup("group_1"))!.PauseAfterDoctorSeconds));
+        _clock.Advance(TimeSpan.FromMinutes(1));
+
+        var settings = (await store.SetGroupAi("group_1", AiModes.Off, 900, "doctor", ["doctor", "patient"]))!;
+
+        Assert.Equal(new GroupAiResponse("group_1", AiModes.Off, 900, "doctor", Ids.FormatTime(_clock.Now)), settings);
+        var group = (await store.GetGroup("group_1"))!;
+        Assert.Equal((AiModes.Off, 900, settings.UpdatedAt), (group.AiMode, group.PauseAfterDoctorSeconds, group.UpdatedAt));
+        using var wait = new CancellationTokenSource(EventWait);
+        var pushed = JsonSerializer.Deserialize<PushEvent>((string)(await events.ReadAsync(wait.Token)).Message!, ImJson.Options)!;
+        Assert.Equal(["doctor", "patient"], pushed.Recipients);
+        Assert.Equal(GroupUpdatedFrame.From(settings), pushed.Frame.Deserialize<GroupUpdatedFrame>(ImJson.Options));
+        Assert.Equal((AiModes.Off, 900), ((await store.LoadGroup("group_1"))!.Group.AiMode, (await store.LoadGroup("group_1"))!.Group.PauseAfterDoctorSeconds));
+
+        Assert.Null(await store.SetGroupAi("group_nobody_made", AiModes.Off, 0, "doctor", ["doctor"]));
+        Assert.Null(await store.GetGroup("group_nobody_made"));
+        await events.UnsubscribeAsync();
+    }
+
+    [Fact]
+    public async Task Should_keep_the_end_of_a_pause_a_stored_message_started()
+    {
+        var store = await WithGroup(NewStore());
+        Assert.Null((await store.LoadGroup("group_1"))!.AiPausedUntil);
+        var until = _clock.Now.AddMinutes(10);
+
+        await Append(store, Text("group_1", "doctor", "I am looking at it") with { PausesAiUntil = until });
+
+        Assert.Equal(until.ToUnixTimeMilliseconds(), (await store.LoadGroup("group_1"))!.AiPausedUntil!.Value.ToUnixTimeMilliseconds());
+        // A repeat of the same client_msg_id stores nothing, and starts no pause either.
+        var later = _clock.Now.AddMinutes(30);
+        await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1") with { PausesAiUntil = later });
+        Assert.True((await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1") with { PausesAiUntil = later.AddHours(1) })).Value!.Replayed);
+        Assert.Equal(later.ToUnixTimeMilliseconds(), (await store.LoadGroup("group_1"))!.AiPausedUntil!.Value.ToUnixTimeMilliseconds());
+    }
+
+    [Fact]
     public async Task Should_keep_data_across_a_server_restart()
     {
         var store = await WithGroup(NewStore());

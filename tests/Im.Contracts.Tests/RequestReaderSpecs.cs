@@ -822,4 +822,35 @@ public sealed class RequestReaderSpecs
         Assert.Equal(2, lenient.RootElement.EnumerateObject().Count());
         Assert.False(ImJson.DocumentOptions.AllowDuplicateProperties);
     }
+
+    // ---- a group's AI settings ----
+
+    [Theory]
+    [InlineData("""{"mode":"auto"}""", "auto", null)]
+    [InlineData("""{"mode":"off","pause_after_doctor_seconds":null}""", "off", null)]
+    [InlineData("""{"mode":"auto","pause_after_doctor_seconds":0}""", "auto", 0)]
+    [InlineData("""{"mode":"off","pause_after_doctor_seconds":86400}""", "off", 86400)]
+    public void Should_read_an_ai_mode_and_keep_an_omitted_pause_unset(string body, string mode, int? pause) =>
+        Assert.Equal(new SetGroupAiRequest(mode, pause), Accepted(RequestReader.SetGroupAi(Parse(body))));
+
+    [Theory]
+    [InlineData("""{}""")]
+    [InlineData("""{"mode":null}""")]
+    [InlineData("""{"mode":"AUTO"}""")]
+    [InlineData("""{"mode":"manual"}""")]
+    [InlineData("""{"mode":1}""")]
+    // Until drafts exist, a review mode taken as auto would show patients unreviewed answers.
+    [InlineData("""{"mode":"review"}""")]
+    public void Should_refuse_a_missing_unknown_or_unavailable_mode(string body) =>
+        AssertInvalid(RequestReader.SetGroupAi(Parse(body)), "mode");
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("86401")]
+    [InlineData("1.5")]
+    [InlineData("1e2")]
+    [InlineData("\"60\"")]
+    [InlineData("true")]
+    public void Should_refuse_a_pause_that_is_not_a_whole_number_of_seconds_up_to_a_day(string pause) =>
+        AssertInvalid(RequestReader.SetGroupAi(Parse($$"""{"mode":"auto","pause_after_doctor_seconds":{{pause}}}""")), "pause_after_doctor_seconds");
 }

@@ -72,6 +72,8 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
             new("add a member", "POST", _ => $"/api/group/{world.Group}/members",
                 who => Json($$"""{"user_id":"{{world.ToAdd[who]}}","user_role":"PATIENT"}"""), [403, 200, 403, 200]),
             new("remove a member", "DELETE", who => $"/api/group/{world.Group}/members/{world.ToRemove[who]}", null, [403, 200, 403, 200]),
+            // Setting it to auto changes nothing the later rows depend on.
+            new("set its AI mode", "PUT", _ => $"/api/group/{world.Group}/ai", _ => Json("""{"mode":"auto"}"""), [403, 200, 403, 200]),
             new("send to the group", "POST", _ => "/api/message/send", _ => Json($$"""{"group_id":"{{world.Group}}","content":"矩阵"}"""),
                 [200, 200, 404, 404], NotFoundCodes: [null, null, ErrorCodes.NotMember, ErrorCodes.UserNotFound]),
             new("list its messages", "GET", _ => $"/api/message/list?group_id={world.Group}", null, [200, 200, 403, 200]),

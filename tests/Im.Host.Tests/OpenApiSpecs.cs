@@ -56,6 +56,12 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
         { "add a member from a form", "POST", "/api/group/{group}/members", "user_id=a", "application/x-www-form-urlencoded", null, 415 },
         { "list members", "GET", "/api/group/{group}/members", null, null, null, 200 },
         { "list an unknown group's members", "GET", "/api/group/group_x/members", null, null, null, 404 },
+        { "set the group's AI mode", "PUT", "/api/group/{group}/ai", """{"mode":"auto","pause_after_doctor_seconds":0}""", null, "{doctor}", 200 },
+        { "set the AI mode without a caller", "PUT", "/api/group/{group}/ai", """{"mode":"off"}""", null, null, 401 },
+        { "set the AI mode as a patient", "PUT", "/api/group/{group}/ai", """{"mode":"off"}""", null, "{patient}", 403 },
+        { "set an unknown group's AI mode", "PUT", "/api/group/group_x/ai", """{"mode":"off"}""", null, "{doctor}", 404 },
+        { "set a pause beyond a day", "PUT", "/api/group/{group}/ai", """{"mode":"auto","pause_after_doctor_seconds":86401}""", null, "{doctor}", 400 },
+        { "set the AI mode from a form", "PUT", "/api/group/{group}/ai", "mode=off", "application/x-www-form-urlencoded", "{doctor}", 415 },
         { "remove a member", "DELETE", "/api/group/{group}/members/{fresh_member}", null, null, "{doctor}", 200 },
         { "remove a member without a caller", "DELETE", "/api/group/{group}/members/{fresh_member}", null, null, null, 401 },
         { "remove a member as a patient", "DELETE", "/api/group/{group}/members/{fresh_member}", null, null, "{patient}", 403 },
@@ -304,6 +310,7 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
             ["AiStopFrame"] = ("ai_stop", ["type", "record_id"]),
             ["AiStateFrame"] = ("ai_state", ["type", "group_id", "record_id", "user_message_id", "state", "code"]),
             ["AiDeltaFrame"] = ("ai_delta", ["type", "group_id", "record_id", "index", "text"]),
+            ["GroupUpdatedFrame"] = ("group_updated", ["type", "group_id", "ai_mode", "pause_after_doctor_seconds", "updated_by"]),
         };
         foreach (var (component, (type, fields)) in frames)
         {
@@ -316,7 +323,7 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
         Assert.Equal(["client_msg_id", "media"], frames["MessageSentFrame"].Fields.Except(Required("MessageSentFrame")).Order());
         Assert.Equal(["code"], frames["AiStateFrame"].Fields.Except(Required("AiStateFrame")));
         Assert.Equal(["SendMessageFrame", "PingFrame", "AiStopFrame"], OneOf("ClientFrame"));
-        Assert.Equal(["ConnectedFrame", "MessageSentFrame", "AiReplyFrame", "AiStateFrame", "AiDeltaFrame", "PongFrame", "ErrorFrame"],
+        Assert.Equal(["ConnectedFrame", "MessageSentFrame", "AiReplyFrame", "AiStateFrame", "AiDeltaFrame", "GroupUpdatedFrame", "PongFrame", "ErrorFrame"],
             OneOf("ServerFrame"));
     }
 

@@ -62,6 +62,10 @@ public sealed class ImApi(HttpClient http, string? bearer = null)
     public async Task<AiInteractionListResponse> ListAiInteractions(string groupId, int pageSize = 100) =>
         await Ok<AiInteractionListResponse>(Get($"/api/ai/interactions?group_id={groupId}&page_size={pageSize}"));
 
+    /// <summary>Sets a group's AI mode (and pause, when given) as <paramref name="callerId"/>.</summary>
+    public Task<(HttpStatusCode Status, JsonNode? Body)> SetGroupAi(string groupId, string json, string? callerId) =>
+        Send(HttpMethod.Put, $"/api/group/{groupId}/ai", json, callerId);
+
     /// <summary>Stops an AI reply: no body, so no Content-Type.</summary>
     public Task<(HttpStatusCode Status, JsonNode? Body)> StopAiReply(string recordId, string? callerId) =>
         Send(HttpMethod.Post, $"/api/ai/interactions/{recordId}/stop", null, callerId);

@@ -124,7 +124,7 @@ public sealed partial class GroupActor
             var stored = await _store.GetStoredRecord(command.RecordId);
             if (state.DecideRetry(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
             var record = stored!.Record;
-            var attempt = await _store.ReopenRecord(_groupId, record.RecordId, record.UserMessageId, _settings.Node, AiModes.Auto, state.Recipients());
+            var attempt = await _store.ReopenRecord(_groupId, record.RecordId, record.UserMessageId, _settings.Node, state.AiMode, state.Recipients());
             if (attempt is not { } reopened)
                 return new WriteResult(Outcome<AiInteractionResponse>.Fail(Errors.InvalidState("the record is no longer failed or stopped")));
             var open = new OpenAiRecord(record.RecordId, record.UserMessageId, stored.AskedBy, reopened,

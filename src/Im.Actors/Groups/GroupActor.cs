@@ -68,7 +68,7 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
             Become(Active);
             if (loaded.Snapshot is { } snapshot)
             {
-                _state = GroupState.Existing(_groupId, snapshot.MemberRoles);
+                _state = GroupState.Loaded(snapshot);
                 if (snapshot.OpenRecords.Count > 0) InterruptOpenRecords(snapshot.OpenRecords, then: null);
             }
             Stash.UnstashAll();
@@ -89,6 +89,7 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
         Receive<AddMember>(Add);
         Receive<RemoveMember>(Remove);
         Receive<SendMessage>(Send);
+        Receive<SetGroupAi>(SetAi);
         ReceiveAiReplies();
         // A writer with a reply being written stays: it is the one that will store or close it.
         Receive<ReceiveTimeout>(_ =>
@@ -170,7 +171,7 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
 
     private void Send(SendMessage command)
     {
-        switch (_state.DecideSend(command.SenderId))
+        switch (_state.DecideSend(command.SenderId, _store.Now))
         {
             case SendDecision.Refuse refuse:
                 RefuseAndPassivateIfAbsent(command, refuse.Error);
@@ -180,7 +181,7 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
                 return;
             case SendDecision.Accept accept:
                 var aiChange = accept.ForwardToAi
-                    ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node, _settings.Model, _settings.ContextMessages, AiModes.Auto)
+                    ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node, _settings.Model, _settings.ContextMessages, _state.AiMode)
                     : AiRecordChange.None;
                 var recipients = _state.Recipients();
                 RunWrite(command, async () =>
@@ -194,17 +195,35 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
                         media = uploaded.Info;
                     }
                     var appended = await _store.AppendMessage(new NewMessage(_groupId, command.SenderId, command.MsgType, command.Content,
-                        recipients, command.ClientMsgId, aiChange, media));
+                        recipients, command.ClientMsgId, aiChange, media, accept.PausesAiUntil));
                     if (appended.Error is { } conflict) return new WriteResult(Outcome<SentMessage>.Fail(conflict));
                     var (stored, openedRecord, replayed) = appended.Value!;
                     return new WriteResult(Outcome<SentMessage>.Ok(new SentMessage(stored, replayed)), () =>
                     {
                         if (!replayed) _settings.Metrics.MessageStored(stored.MsgType);
+                        if (!replayed && accept.PausesAiUntil is { } pauseEnd) _state = _state with { AiPausedUntil = pauseEnd };
                         if (openedRecord is not null) StartAttempt(openedRecord);
                     });
                 });
                 return;
         }
+    }
+
+    private void SetAi(SetGroupAi command)
+    {
+        if (_state.DecideSetAi(command.Caller) is { } refused)
+        {
+            RefuseAndPassivateIfAbsent(command, refused);
+            return;
+        }
+        var pause = command.Settings.PauseAfterDoctorSeconds ?? _state.PauseAfterDoctorSeconds;
+        // An admin has no member id; its token's subject names who changed it.
+        var updatedBy = command.Caller.UserId ?? "";
+        var recipients = _state.Recipients();
+        RunWrite(command, async () =>
+            await _store.SetGroupAi(_groupId, command.Settings.Mode, pause, updatedBy, recipients) is { } settings
+                ? new WriteResult(Outcome<GroupAiResponse>.Ok(settings), () => _state = _state.WithAiSettings(settings))
+                : new WriteResult(Outcome<GroupAiResponse>.Fail(Errors.GroupNotFound)));
     }
 
     /// <summary>The user named by a command is not a member: 2003 if the user exists, 2001 if not (user checks come first).</summary>

@@ -44,6 +44,12 @@ public static class GroupCommands
     }
 
     /// <summary>
+    /// Set how the group's AI answers: a DOCTOR member or an admin. Replied with the settings as
+    /// stored; every member gets <c>group_updated</c>. Open records keep the mode they were opened under.
+    /// </summary>
+    public sealed record SetGroupAi(string GroupId, SetGroupAiRequest Settings, Caller Caller) : IWithGroupId, IRepliedWith<GroupAiResponse>;
+
+    /// <summary>
     /// Stop the AI reply of a record: the patient who asked, a DOCTOR member or an admin (see <see cref="Access"/>).
     /// Replied with the record as it is after the stop.
     /// </summary>

@@ -5,20 +5,33 @@ using Im.Contracts;
 namespace Im.Actors.Groups;
 
 /// <summary>
-/// What a GroupActor knows: whether its group exists, each member's group role, and the AI records
-/// it has open (an attempt running in its node's pipeline), by record id.
+/// What a GroupActor knows: whether its group exists, each member's group role, the AI records it
+/// has open (an attempt running in its node's pipeline) by record id, and how the group's AI answers:
+/// its mode, how long a doctor's message keeps it quiet, and until when it is quiet now.
 /// </summary>
 public sealed record GroupState(
     string GroupId,
     bool Exists,
     ImmutableDictionary<string, string> MemberRoles,
-    ImmutableDictionary<string, OpenAiRecord> OpenRecords)
+    ImmutableDictionary<string, OpenAiRecord> OpenRecords,
+    string AiMode = AiModes.Auto,
+    int PauseAfterDoctorSeconds = 0,
+    DateTimeOffset? AiPausedUntil = null)
 {
     public static GroupState Absent(string groupId) =>
         new(groupId, false, ImmutableDictionary<string, string>.Empty, ImmutableDictionary<string, OpenAiRecord>.Empty);
 
     public static GroupState Existing(string groupId, IEnumerable<KeyValuePair<string, string>> memberRoles) =>
         new(groupId, true, memberRoles.ToImmutableDictionary(), ImmutableDictionary<string, OpenAiRecord>.Empty);
+
+    /// <summary>The state of a stored group: its members and its AI settings, with a pause that may still run.</summary>
+    public static GroupState Loaded(GroupSnapshot snapshot) =>
+        Existing(snapshot.Group.GroupId, snapshot.MemberRoles) with
+        {
+            AiMode = snapshot.Group.AiMode,
+            PauseAfterDoctorSeconds = snapshot.Group.PauseAfterDoctorSeconds,
+            AiPausedUntil = snapshot.AiPausedUntil,
+        };
 }
 
 public abstract record SendDecision
@@ -27,8 +40,11 @@ public abstract record SendDecision
 
     public sealed record Refuse(ApiError Error) : SendDecision;
 
-    /// <summary>Store it; hand it to the AI if the sender's <b>group</b> role is PATIENT (spec 8.4).</summary>
-    public sealed record Accept(bool ForwardToAi) : SendDecision;
+    /// <summary>
+    /// Store it; hand it to the AI if the sender's <b>group</b> role is PATIENT (spec 8.4), the AI is
+    /// not off and not paused. A DOCTOR member's message may pause the AI until <paramref name="PausesAiUntil"/>.
+    /// </summary>
+    public sealed record Accept(bool ForwardToAi, DateTimeOffset? PausesAiUntil = null) : SendDecision;
 
     /// <summary>The sender is not a member: 2003 if the user exists, 2001 if not (user checks come first).</summary>
     public sealed record RefuseAfterUserCheck : SendDecision;
@@ -54,12 +70,29 @@ public abstract record MemberDecision
 /// <summary>The group's rules as pure functions, so they are specified without an actor system.</summary>
 public static class GroupRules
 {
-    public static SendDecision DecideSend(this GroupState state, string senderId)
+    public static SendDecision DecideSend(this GroupState state, string senderId, DateTimeOffset now)
     {
         if (!state.Exists) return new SendDecision.Refuse(Errors.GroupNotFound);
         if (!state.MemberRoles.TryGetValue(senderId, out var role)) return new SendDecision.RefuseAfterUserCheck();
-        return new SendDecision.Accept(ForwardToAi: role == UserRoles.Patient);
+        var aiListens = state.AiMode != AiModes.Off;
+        return role switch
+        {
+            UserRoles.Patient => new SendDecision.Accept(ForwardToAi: aiListens && !(state.AiPausedUntil > now)),
+            UserRoles.Doctor when aiListens && state.PauseAfterDoctorSeconds > 0 =>
+                new SendDecision.Accept(ForwardToAi: false, PausesAiUntil: now.AddSeconds(state.PauseAfterDoctorSeconds)),
+            _ => new SendDecision.Accept(ForwardToAi: false),
+        };
     }
+
+    /// <summary>Set the group's AI settings: a DOCTOR member or an admin (see <see cref="Access"/>).</summary>
+    public static ApiError? DecideSetAi(this GroupState state, Caller caller)
+    {
+        if (!state.Exists) return Errors.GroupNotFound;
+        return caller.MayControlAi(state.RoleOf(caller.UserId)) ? null : Errors.Forbidden;
+    }
+
+    public static GroupState WithAiSettings(this GroupState state, GroupAiResponse settings) =>
+        state with { AiMode = settings.AiMode, PauseAfterDoctorSeconds = settings.PauseAfterDoctorSeconds };
 
     public static MemberDecision DecideAdd(this GroupState state, string userId, Caller caller)
     {

@@ -65,11 +65,30 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         var groupTask = Db.HashGetAllAsync(keys.Group(groupId));
         var membersTask = Db.HashGetAllAsync(keys.GroupMembers(groupId));
         var openTask = Db.SetMembersAsync(keys.GroupOpenRecords(groupId));
-        var group = ToGroup(await groupTask);
+        var groupFields = await groupTask;
+        var group = ToGroup(groupFields);
         if (group is null) return null;
         var roles = (await membersTask).ToImmutableDictionary(e => (string)e.Name!, e => ParseMember((string)e.Name!, e.Value).Member.UserRole);
         var open = await Task.WhenAll((await openTask).Select(id => Db.HashGetAllAsync(keys.Record((string)id!))));
-        return new GroupSnapshot(group, roles, [.. open.Select(ToOpenRecord).OfType<OpenAiRecord>()]);
+        var pausedUntil = groupFields.FirstOrDefault(field => field.Name == "ai_paused_until").Value;
+        return new GroupSnapshot(group, roles, [.. open.Select(ToOpenRecord).OfType<OpenAiRecord>()],
+            pausedUntil.IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)pausedUntil));
+    }
+
+    /// <summary>
+    /// Stores the group's AI settings and publishes <c>group_updated</c> to <paramref name="recipients"/>
+    /// in the same step; null if there is no group.
+    /// </summary>
+    public async Task<GroupAiResponse?> SetGroupAi(string groupId, string aiMode, int pauseAfterDoctorSeconds, string updatedBy,
+        IEnumerable<string> recipients)
+    {
+        var settings = new GroupAiResponse(groupId, aiMode, pauseAfterDoctorSeconds, updatedBy, Ids.FormatTime(Now));
+        var set = (long)await Db.ScriptEvaluateAsync(StoreScripts.SetGroupAi, [keys.Group(groupId)],
+        [
+            aiMode, Number(pauseAfterDoctorSeconds), updatedBy, settings.UpdatedAt, keys.Events.ToString(),
+            PushEvent.Json(recipients, GroupUpdatedFrame.From(settings)),
+        ]);
+        return set == 1 ? settings : null;
     }
 
     /// <summary>Members by join order (which is <c>joined_at</c> order, ties broken by who joined first).</summary>
@@ -199,6 +218,7 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
                 mode, recordId, url, duration, keys.Events.ToString(), head, middle, tail, node,
                 fingerprint, (long)IdempotencyWindow.TotalSeconds, mediaType, mediaSize, mediaWidth, mediaHeight,
                 attempt, model, contextSize, aiMode, after,
+                message.PausesAiUntil is { } pauseEnd ? Number(pauseEnd.ToUnixTimeMilliseconds()) : "",
             ]))!;
         switch ((long)result[0])
         {
@@ -367,7 +387,9 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         if (entries.Length == 0) return null;
         var f = entries.ToStringDictionary();
         return new GroupResponse(long.Parse(f["id"], CultureInfo.InvariantCulture), f["group_id"], f["group_name"],
-            f.GetValueOrDefault("description"), f["created_by"], f["created_at"], f["updated_at"]);
+            f.GetValueOrDefault("description"), f["created_by"], f["created_at"], f["updated_at"],
+            f.GetValueOrDefault("ai_mode") ?? AiModes.Auto,
+            f.TryGetValue("pause_after_doctor_seconds", out var pause) ? int.Parse(pause, CultureInfo.InvariantCulture) : 0);
     }
 
     private static MessageResponse? ToMessage(HashEntry[] entries)

@@ -5,12 +5,15 @@ using Im.Contracts;
 namespace Im.Actors.Storage;
 
 /// <summary>What a GroupActor loads when it starts: the group, who is in it with which group role, and its open AI records.</summary>
-public sealed record GroupSnapshot(GroupResponse Group, ImmutableDictionary<string, string> MemberRoles, IReadOnlyList<OpenAiRecord> OpenRecords);
+/// <param name="AiPausedUntil">The end of a pause a doctor's message started, if one was ever started.</param>
+public sealed record GroupSnapshot(GroupResponse Group, ImmutableDictionary<string, string> MemberRoles, IReadOnlyList<OpenAiRecord> OpenRecords,
+    DateTimeOffset? AiPausedUntil = null);
 
 /// <summary>
 /// A message to append. <paramref name="Ai"/> says what the append does to an AI interaction record;
 /// <paramref name="Media"/> is the image of an IMAGE message (its content is the media id).
 /// </summary>
+/// <param name="PausesAiUntil">A DOCTOR member's message in a group with a pause: the AI forwards nothing until then.</param>
 public sealed record NewMessage(
     string GroupId,
     string FromUserId,
@@ -19,7 +22,8 @@ public sealed record NewMessage(
     IReadOnlyCollection<string> Recipients,
     string? ClientMsgId,
     AiRecordChange Ai,
-    MediaInfo? Media = null)
+    MediaInfo? Media = null,
+    DateTimeOffset? PausesAiUntil = null)
 {
     public override string ToString() =>
         $"NewMessage {{ GroupId = {GroupId}, FromUserId = {FromUserId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, Ai = {Ai} }}";

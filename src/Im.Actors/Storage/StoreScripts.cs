@@ -35,6 +35,17 @@ internal static class StoreScripts
         return id
         """;
 
+    // Sets a group's AI mode and pause after a doctor's message, and says so to its members.
+    // KEYS: group. ARGV: ai_mode, pause_after_doctor_seconds, updated_by, now, channel, event.
+    // Returns 1, or 0 if there is no group.
+    public const string SetGroupAi = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], 'ai_mode', ARGV[1], 'pause_after_doctor_seconds', ARGV[2], 'ai_updated_by', ARGV[3],
+            'ai_updated_at', ARGV[4], 'updated_at', ARGV[4])
+        redis.call('PUBLISH', ARGV[5], ARGV[6])
+        return 1
+        """;
+
     // KEYS: group, members, user's groups. ARGV: user_id, role, now, group_id.
     // Returns the join order, 0 if already a member, -1 if no group.
     public const string AddMember = """
@@ -67,7 +78,8 @@ internal static class StoreScripts
     //       17 fingerprint of msg_type and content (64 hex digits; '' without client_msg_id), 18 window in seconds,
     //       19-22 an IMAGE's media content type, size, width and height ('' for other messages),
     //       23 the attempt a reply answers, 24 model, 25 context size, 26 ai_mode (of an opened record),
-    //       27 an event published after the message's ('' for none: the record's thinking or done state).
+    //       27 an event published after the message's ('' for none: the record's thinking or done state),
+    //       28 the end of the AI's pause this message starts, in Unix milliseconds ('' for none).
     // Returns {id, seq, record id (0 unless created), first seq of its context}, {-1, message_id} for a repeat, {-2} for a conflict,
     // or {-3} for a reply to an attempt that is no longer open.
     public const string AppendMessage = """
@@ -93,6 +105,7 @@ internal static class StoreScripts
             redis.call('HSET', KEYS[4], 'media_type', ARGV[19], 'media_size', ARGV[20], 'media_width', ARGV[21], 'media_height', ARGV[22])
         end
         redis.call('ZADD', KEYS[3], seq, ARGV[1])
+        if ARGV[28] ~= '' then redis.call('HSET', KEYS[2], 'ai_paused_until', ARGV[28]) end
         local record = 0
         local from = 0
         if ARGV[8] == 'create' then

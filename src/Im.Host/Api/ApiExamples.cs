@@ -18,6 +18,9 @@ public static class ApiExamples
 
     public static readonly AddMemberRequest AddMemberRequest = new(PatientId, UserRoles.Patient);
 
+    public static readonly SetGroupAiRequest SetGroupAiRequest = new(AiModes.Auto, PauseAfterDoctorSeconds: 600);
+    public static readonly GroupAiResponse SetGroupAiResponse = new(GroupId, AiModes.Auto, 600, DoctorId, Created);
+
     public static readonly SendMessageRequest SendRequest = new(GroupId, "你好，我想咨询一个问题", ClientMsgId: "c-0001");
     public static readonly MessageResponse SendResponse =
         new(1, "msg_20250127120000_abc12345", GroupId, PatientId, MessageTypes.Text, "你好，我想咨询一个问题", 1, Created, Created);

@@ -28,6 +28,11 @@ public static class GroupApi
         groups.MapGet("/{group_id}/members", GetMembers)
             .WithName("GetMembers").WithSummary("List a group's members, by joined_at")
             .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.GroupNotFound, ErrorCodes.Forbidden);
+        groups.MapPut("/{group_id}/ai", SetGroupAi).RequireAuthorization(Identity.CallerPolicy)
+            .WithName("SetGroupAi").WithSummary("Set how the group's AI answers patients (a DOCTOR member or an admin, in both modes)")
+            .AcceptsJson<SetGroupAiRequest>()
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.GroupNotFound, ErrorCodes.Forbidden)
+            .WithExample(ApiExamples.SetGroupAiRequest, ApiExamples.SetGroupAiResponse);
         groups.MapDelete("/{group_id}/members/{user_id}", RemoveMember).RequireAuthorization(Identity.CallerPolicy)
             .WithName("RemoveMember").WithSummary("Remove a member (a DOCTOR member or an admin, in both modes)")
             .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.GroupNotFound, ErrorCodes.Forbidden, ErrorCodes.UserNotFound,
@@ -49,6 +54,14 @@ public static class GroupApi
             ? ApiResults.Error(invalid)
             : await JsonBody.Handle(context.Request, RequestReader.AddMember,
                 body => actors.AskGroup(new GroupCommands.AddMember(group_id, body.UserId, body.UserRole, context.CallerOf()), cancellation),
+                cancellation);
+
+    private static async Task<Results<Ok<GroupAiResponse>, ApiErrorResult>> SetGroupAi(string group_id, HttpContext context, ActorGateway actors,
+        CancellationToken cancellation) =>
+        RequestReader.CheckId("group_id", group_id) is { } invalid
+            ? ApiResults.Error(invalid)
+            : await JsonBody.Handle(context.Request, RequestReader.SetGroupAi,
+                body => actors.AskGroup(new GroupCommands.SetGroupAi(group_id, body, context.CallerOf()), cancellation),
                 cancellation);
 
     private static async Task<Results<Ok<MemberListResponse>, ApiErrorResult>> GetMembers(string group_id, HttpContext context, ActorGateway actors, CancellationToken cancellation) =>
