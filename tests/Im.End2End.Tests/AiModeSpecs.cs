@@ -8,35 +8,13 @@ namespace Im.End2End.Tests;
 /// <summary>
 /// DESIGN.md, "Per-group AI mode", as a doctor and a patient see it over REST and their sockets:
 /// a DOCTOR member turns the AI off or pauses it after a doctor's message, every member hears of
-/// the change, and a record keeps the mode it was opened under. On a host of this class, whose AI
-/// timeout leaves room for a reply that is still being written when the mode changes.
+/// the change, and a record keeps the mode it was opened under (a <c>#trickle</c> reply is still
+/// being written when the mode changes).
 /// </summary>
 [Collection(EndToEnd.Name)]
-public sealed class AiModeSpecs(AiModeSpecs.ModeHost host) : IClassFixture<AiModeSpecs.ModeHost>
+public sealed class AiModeSpecs(TrickleHost host) : IClassFixture<TrickleHost>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-
-    public sealed class ModeHost : IAsyncLifetime
-    {
-        public StandInAiServer Ai { get; private set; } = null!;
-        public HostProcess Host { get; private set; } = null!;
-
-        public async Task InitializeAsync()
-        {
-            Ai = await StandInAiServer.Start();
-            Host = await HostProcess.Start(new Dictionary<string, string>
-            {
-                ["Ai__Endpoint"] = Ai.Url,
-                ["Ai__TimeoutSeconds"] = "10",
-            });
-        }
-
-        public async Task DisposeAsync()
-        {
-            await Host.DisposeAsync();
-            await Ai.DisposeAsync();
-        }
-    }
 
     private ImApi Api => host.Host.Api;
 

@@ -13,34 +13,9 @@ namespace Im.End2End.Tests;
 /// retried reply completes; the breaker on a host of its own.
 /// </summary>
 [Collection(EndToEnd.Name)]
-public sealed class AiStreamingSpecs(E2EFixture shared, AiStreamingSpecs.StreamingHost streaming) : IClassFixture<AiStreamingSpecs.StreamingHost>
+public sealed class AiStreamingSpecs(E2EFixture shared, TrickleHost streaming) : IClassFixture<TrickleHost>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-
-    /// <summary>A stand-in AI and a host whose AI timeout leaves room for a whole <c>#trickle</c> reply.</summary>
-    public sealed class StreamingHost : IAsyncLifetime
-    {
-        public StandInAiServer Ai { get; private set; } = null!;
-        public HostProcess Host { get; private set; } = null!;
-
-        public async Task InitializeAsync()
-        {
-            Ai = await StandInAiServer.Start();
-            Host = await HostProcess.Start(new Dictionary<string, string>
-            {
-                ["Ai__Endpoint"] = Ai.Url,
-                ["Ai__TimeoutSeconds"] = "10",
-                // Stopped calls do not count against the service, but nothing here is about the breaker.
-                ["Ai__BreakerFailures"] = "1000000",
-            });
-        }
-
-        public async Task DisposeAsync()
-        {
-            await Host.DisposeAsync();
-            await Ai.DisposeAsync();
-        }
-    }
 
     [Fact]
     public async Task Should_stream_states_and_pieces_in_order_to_the_patient_and_the_doctor()

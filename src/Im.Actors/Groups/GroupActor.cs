@@ -217,7 +217,7 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
             return;
         }
         var pause = command.Settings.PauseAfterDoctorSeconds ?? _state.PauseAfterDoctorSeconds;
-        // An admin has no member id; its token's subject names who changed it.
+        // The endpoint requires a caller: a member's id, or an admin token's subject.
         var updatedBy = command.Caller.UserId ?? "";
         var recipients = _state.Recipients();
         RunWrite(command, async () =>
