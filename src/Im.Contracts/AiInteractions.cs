@@ -46,4 +46,22 @@ public static class AiStates
     public const string Done = "done";
     public const string Failed = "failed";
     public const string Stopped = "stopped";
+    /// <summary>Review mode: a draft waits for a doctor (what everyone but the doctors is told).</summary>
+    public const string InReview = "in_review";
+    /// <summary>Review mode: a doctor rejected the draft; nothing reaches the patient.</summary>
+    public const string Rejected = "rejected";
 }
+
+/// <summary>A record's <c>review_state</c> in review mode (null outside it).</summary>
+public static class ReviewStates
+{
+    public const string Pending = "pending";
+    public const string Approved = "approved";
+    public const string Rejected = "rejected";
+}
+
+/// <summary><c>GET /api/ai/interactions/{record_id}/draft</c>: a pending draft, for its group's doctors and admins only.</summary>
+public sealed record AiDraftResponse(string RecordId, string GroupId, string UserMessageId, string Content, string CreatedAt);
+
+/// <summary><c>POST …/approve</c>: the text to send instead of the draft, when a doctor edited it.</summary>
+public sealed record ApproveDraftRequest([property: StringLength(Limits.ContentMax, MinimumLength = 1)] string? Content = null);

@@ -56,9 +56,6 @@ public static class RequestReader
             return ApiError.Invalid("mode", "mode is required");
         if (!TryReadString(modeValue, out var mode) || mode is not (AiModes.Auto or AiModes.Review or AiModes.Off))
             return ApiError.Invalid("mode", "mode must be one of auto, review, off");
-        // Until drafts exist, review taken as auto would show patients unreviewed answers.
-        if (mode == AiModes.Review)
-            return ApiError.Invalid("mode", "review mode is not available in this version; use auto or off");
         int? pause = null;
         if (body.TryGetProperty("pause_after_doctor_seconds", out var pauseValue) && pauseValue.ValueKind != JsonValueKind.Null)
         {
@@ -69,6 +66,24 @@ public static class RequestReader
         }
         return new SetGroupAiRequest(mode, pause);
     }
+
+    /// <summary>An approval's optional body: <c>content</c>, a doctor's edit of the draft, read as a message's content is.</summary>
+    public static Outcome<ApproveDraftRequest> ApproveDraft(JsonElement body)
+    {
+        if (NotAnObject(body) is { } notObject) return notObject;
+        if (!body.TryGetProperty("content", out var value) || value.ValueKind == JsonValueKind.Null) return new ApproveDraftRequest();
+        if (!TryReadString(value, out var content)) return ApiError.Invalid("content", "content must be a string of text");
+        if (string.IsNullOrWhiteSpace(content)) return new ApiError(ErrorCodes.ContentEmpty, "content must not be empty");
+        if (Limits.CountCharacters(content) > Limits.ContentMax)
+            return new ApiError(ErrorCodes.ContentTooLong, $"content must be at most {Limits.ContentMax} characters");
+        return ForbiddenCharacter(content, TextKind.Prose) is { } problem
+            ? ApiError.Invalid("content", $"content {problem}")
+            : new ApproveDraftRequest(content);
+    }
+
+    /// <summary>The AI records' <c>review_state</c> filter: only <c>pending</c> (the drafts waiting for a doctor).</summary>
+    public static ApiError? CheckReviewStateQuery(string? reviewState) =>
+        reviewState is null or ReviewStates.Pending ? null : ApiError.Invalid("review_state", "review_state can only be pending");
 
     /// <param name="idempotencyKey">The <c>Idempotency-Key</c> header, a synonym of the body's <c>client_msg_id</c>.</param>
     public static Outcome<SendMessageRequest> SendMessage(JsonElement body, string? idempotencyKey = null)

@@ -17,6 +17,7 @@ public static class FrameTypes
     public const string AiDelta = "ai_delta";
     public const string AiStop = "ai_stop";
     public const string GroupUpdated = "group_updated";
+    public const string AiDraft = "ai_draft";
 }
 
 /// <summary>Client → server <c>send_message</c>; <c>client_msg_id</c> is optional and echoed to the sender.</summary>
@@ -130,4 +131,13 @@ public sealed record GroupUpdatedFrame(
 
     public static GroupUpdatedFrame From(GroupAiResponse settings) =>
         new(settings.GroupId, settings.AiMode, settings.PauseAfterDoctorSeconds, settings.UpdatedBy);
+}
+
+/// <summary>Review mode: the AI's finished draft, to the group's DOCTOR members only.</summary>
+public sealed record AiDraftFrame(string GroupId, string RecordId, string UserMessageId, string Content)
+{
+    public string Type => FrameTypes.AiDraft;
+
+    public override string ToString() =>
+        $"AiDraftFrame {{ GroupId = {GroupId}, RecordId = {RecordId}, UserMessageId = {UserMessageId}, Content = {Redact.Text(Content)} }}";
 }

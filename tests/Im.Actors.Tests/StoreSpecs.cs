@@ -999,6 +999,63 @@ public abstract class StoreSpecs(StoreServer server)
     }
 
     [Fact]
+    public async Task Should_keep_a_draft_out_of_the_open_records_and_take_exactly_one_decision_on_it()
+    {
+        var store = await WithGroup(NewStore());
+        var question = await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai", "node-1", "stand-in", 5, AiModes.Review)));
+        var recordId = question.OpenedRecord!.RecordId;
+        Assert.Equal(AiModes.Review, question.OpenedRecord.AiMode);
+
+        Assert.False(await store.StoreDraft("group_1", recordId, question.Message.MessageId, 2, "late", 5, ["doctor"], ["patient"]));
+        Assert.True(await store.StoreDraft("group_1", recordId, question.Message.MessageId, 1, "the draft", 900, ["doctor"], ["patient"]));
+        Assert.False(await store.StoreDraft("group_1", recordId, question.Message.MessageId, 1, "twice", 5, ["doctor"], ["patient"]));
+
+        // Waiting for a doctor: no call runs, so neither the janitor nor a starting writer sees it.
+        Assert.Empty(await store.PendingRecordIds());
+        Assert.Empty((await store.LoadGroup("group_1"))!.OpenRecords);
+        var stored = (await store.GetStoredRecord(recordId))!;
+        Assert.Equal(("the draft", ReviewStates.Pending, AiRecordStatus.Pending), (stored.Draft!.Content, stored.Record.ReviewState, stored.Record.Status));
+        Assert.Equal([recordId], (await store.ListPendingDrafts("group_1", new PageRequest(1, 20))).Records.Select(r => r.RecordId));
+
+        // A reply that is not an approval cannot close it; an approval can, once.
+        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
+        var approve = Reply(recordId, question.Message.MessageId, attempt: 1) with
+        {
+            Content = "the edited draft",
+            Ai = new AiRecordChange.Complete(recordId, question.Message.MessageId, 900, 1, "doctor", Edited: true),
+        };
+        var approved = await Append(store, approve);
+        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(approve)).Error?.Code);
+        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, "doctor", ["patient"]));
+
+        var record = (await store.GetRecord(recordId))!;
+        Assert.Equal((AiRecordStatus.Succeeded, ReviewStates.Approved, "doctor", (bool?)true, approved.Message.MessageId),
+            (record.Status, record.ReviewState, record.ReviewedBy, record.Edited, record.AiMessageId));
+        Assert.Null((await store.GetStoredRecord(recordId))!.Draft);
+        Assert.Equal(0, (await store.ListPendingDrafts("group_1", new PageRequest(1, 20))).Total);
+    }
+
+    [Fact]
+    public async Task Should_reject_a_pending_draft_once_and_reopen_it_without_its_review()
+    {
+        var store = await WithGroup(NewStore());
+        var question = await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai", "node-1", "stand-in", 5, AiModes.Review)));
+        var recordId = question.OpenedRecord!.RecordId;
+        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, "doctor", ["patient"]));
+        Assert.True(await store.StoreDraft("group_1", recordId, question.Message.MessageId, 1, "the draft", 900, ["doctor"], ["patient"]));
+
+        Assert.True(await store.RejectDraft("group_1", recordId, question.Message.MessageId, "doctor", ["patient"]));
+        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, "doctor", ["patient"]));
+
+        var record = (await store.GetRecord(recordId))!;
+        Assert.Equal((AiRecordStatus.Failed, "4005: rejected", ReviewStates.Rejected, "doctor"),
+            (record.Status, record.ErrorMessage, record.ReviewState, record.ReviewedBy));
+        Assert.Equal(2, await store.ReopenRecord("group_1", recordId, question.Message.MessageId, "node-1", AiModes.Review, ["patient"]));
+        record = (await store.GetRecord(recordId))!;
+        Assert.Equal((AiRecordStatus.Pending, (string?)null, (string?)null, (bool?)null), (record.Status, record.ReviewState, record.ReviewedBy, record.Edited));
+    }
+
+    [Fact]
     public async Task Should_keep_data_across_a_server_restart()
     {
         var store = await WithGroup(NewStore());

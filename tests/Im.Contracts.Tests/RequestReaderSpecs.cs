@@ -830,6 +830,7 @@ public sealed class RequestReaderSpecs
     [InlineData("""{"mode":"off","pause_after_doctor_seconds":null}""", "off", null)]
     [InlineData("""{"mode":"auto","pause_after_doctor_seconds":0}""", "auto", 0)]
     [InlineData("""{"mode":"off","pause_after_doctor_seconds":86400}""", "off", 86400)]
+    [InlineData("""{"mode":"review","pause_after_doctor_seconds":600}""", "review", 600)]
     public void Should_read_an_ai_mode_and_keep_an_omitted_pause_unset(string body, string mode, int? pause) =>
         Assert.Equal(new SetGroupAiRequest(mode, pause), Accepted(RequestReader.SetGroupAi(Parse(body))));
 
@@ -839,9 +840,7 @@ public sealed class RequestReaderSpecs
     [InlineData("""{"mode":"AUTO"}""")]
     [InlineData("""{"mode":"manual"}""")]
     [InlineData("""{"mode":1}""")]
-    // Until drafts exist, a review mode taken as auto would show patients unreviewed answers.
-    [InlineData("""{"mode":"review"}""")]
-    public void Should_refuse_a_missing_unknown_or_unavailable_mode(string body) =>
+    public void Should_refuse_a_missing_or_unknown_mode(string body) =>
         AssertInvalid(RequestReader.SetGroupAi(Parse(body)), "mode");
 
     [Theory]

@@ -9,6 +9,7 @@ namespace Im.End2End.Tests;
 /// AI replies streaming when a node dies (DESIGN.md, "Streaming, states, stop, retry"): a call runs on
 /// the node of its group's writer, so a kill -9 takes some calls with it; the survivor closes their
 /// records as <c>4001: interrupted</c>, the others complete, and no patient message gets two replies.
+/// A draft waiting for review outlives its node and is approved once on the survivor.
 /// </summary>
 [Collection(EndToEnd.Name)]
 public sealed class AiClusterSpecs(ITestOutputHelper output)
@@ -90,6 +91,47 @@ public sealed class AiClusterSpecs(ITestOutputHelper output)
         {
             foreach (var socket in sockets) await socket.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Should_keep_a_pending_draft_through_the_death_of_its_node_and_let_it_be_approved_once()
+    {
+        await using var ai = await StandInAiServer.Start();
+        await using var cluster = await LocalCluster.Start(2, new Dictionary<string, string> { ["Ai__Endpoint"] = ai.Url });
+        var (survivor, dead) = (cluster.Nodes[0], cluster.Nodes[1]);
+        var api = survivor.Api;
+
+        // Several groups, so that some writers live on the node that dies.
+        var drafts = new List<(string Doctor, string Group, string RecordId)>();
+        for (var i = 0; i < 6; i++)
+        {
+            var (doctor, patient, group) = await api.CreateConsultation();
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await api.SetGroupAi(group.GroupId, """{"mode":"review"}""", doctor.UserId)).Status);
+            var asked = await api.SendMessage(patient.UserId, group.GroupId, $"question {i} for review");
+            AiInteractionResponse? record = null;
+            await Eventually.True(async () =>
+                (record = (await api.ListAiInteractions(group.GroupId)).Records.Single(r => r.UserMessageId == asked.MessageId)).ReviewState
+                == ReviewStates.Pending, TimeSpan.FromSeconds(20), "the draft to wait for review");
+            drafts.Add((doctor.UserId, group.GroupId, record!.RecordId));
+        }
+        Assert.True((await Scrape(dead)).Value("im_group_actors") >= 1, "no group's writer on the node to be killed: nothing would move");
+
+        await dead.Kill();
+
+        foreach (var (doctor, group, recordId) in drafts)
+        {
+            // Requests for the dead node's groups answer 503 until it is downed; then the survivor's writer takes them.
+            (System.Net.HttpStatusCode Status, JsonNode? Body) approved = default;
+            await Eventually.True(async () =>
+                (approved = await api.Send(HttpMethod.Post, $"/api/ai/interactions/{recordId}/approve", null, doctor)).Status
+                != System.Net.HttpStatusCode.ServiceUnavailable, ClosedWithin, "the draft's group to answer again");
+            Assert.True(approved.Status == System.Net.HttpStatusCode.OK, approved.Body?.ToJsonString());
+            var again = await api.Send(HttpMethod.Post, $"/api/ai/interactions/{recordId}/approve", null, doctor);
+            Assert.Equal(System.Net.HttpStatusCode.Conflict, again.Status);
+            Assert.Single(await api.History(group), m => m.MsgType == MessageTypes.AiReply);
+            Assert.Equal(ReviewStates.Approved, Assert.Single((await api.ListAiInteractions(group)).Records).ReviewState);
+        }
+        output.WriteLine($"{drafts.Count} drafts approved once each after the kill");
     }
 
     private static bool RequestFor(JsonNode request, string marker) =>

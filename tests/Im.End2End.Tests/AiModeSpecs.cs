@@ -116,7 +116,7 @@ public sealed class AiModeSpecs(TrickleHost host) : IClassFixture<TrickleHost>
         await AssertRefused(Api.SetGroupAi("group_nobody_made", """{"mode":"off"}""", doctor.UserId), HttpStatusCode.NotFound, ErrorCodes.GroupNotFound);
         foreach (var bad in new[]
                  {
-                     """{"mode":"review"}""", """{"mode":"OFF"}""", """{}""", """{"mode":"auto","pause_after_doctor_seconds":-1}""",
+                     """{"mode":"OFF"}""", """{}""", """{"mode":"auto","pause_after_doctor_seconds":-1}""",
                      """{"mode":"auto","pause_after_doctor_seconds":86401}""", """{"mode":"auto","pause_after_doctor_seconds":"60"}""", "[]",
                  })
             await AssertRefused(Api.SetGroupAi(group.GroupId, bad, doctor.UserId), HttpStatusCode.BadRequest, ErrorCodes.InvalidParameter);

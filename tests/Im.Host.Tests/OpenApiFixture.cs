@@ -75,7 +75,8 @@ public sealed class OpenApiFixture : IAsyncLifetime
     /// Replaces {doctor}, {patient}, {outsider}, {group}, {message} and {media} with the fixture's ids;
     /// {fresh} with a new user and {fresh_member} with a new member of the group, for calls that change them;
     /// {open_record} with the record of a new patient's message whose reply is being written, and
-    /// {stopped_record} with one the patient stopped.
+    /// {stopped_record} with one the patient stopped; {draft_record} with a record of a group in review
+    /// mode whose draft waits for its doctor (the same doctor and patient).
     /// </summary>
     public async Task<string> Fill(string template)
     {
@@ -103,7 +104,26 @@ public sealed class OpenApiFixture : IAsyncLifetime
             if (status != System.Net.HttpStatusCode.OK) throw new InvalidOperationException($"stopping {recordId}: {(int)status} {body?.ToJsonString()}");
             filled = filled.Replace("{stopped_record}", recordId, StringComparison.Ordinal);
         }
+        if (filled.Contains("{draft_record}", StringComparison.Ordinal))
+            filled = filled.Replace("{draft_record}", await DraftRecord(), StringComparison.Ordinal);
         return filled;
+    }
+
+    private async Task<string> DraftRecord()
+    {
+        var group = await Api.CreateGroup(Doctor.UserId, "审核群");
+        await Api.AddMember(group.GroupId, Patient.UserId, UserRoles.Patient);
+        var (status, body) = await Api.SetGroupAi(group.GroupId, """{"mode":"review"}""", Doctor.UserId);
+        if (status != System.Net.HttpStatusCode.OK) throw new InvalidOperationException($"review mode: {(int)status} {body?.ToJsonString()}");
+        var asked = await Api.SendMessage(Patient.UserId, group.GroupId, "a question for review");
+        string? recordId = null;
+        await Eventually.True(async () =>
+        {
+            var record = (await Api.ListAiInteractions(group.GroupId)).Records.Single(r => r.UserMessageId == asked.MessageId);
+            recordId = record.RecordId;
+            return record.ReviewState == ReviewStates.Pending;
+        }, TimeSpan.FromSeconds(30), "the draft to wait for review");
+        return recordId!;
     }
 
     private async Task<string> OpenRecord()

@@ -106,6 +106,19 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
         { "retry an unknown record", "POST", "/api/ai/interactions/record_20250101000000_unknown1/retry", null, null, "{doctor}", 404 },
         { "retry a reply being written", "POST", "/api/ai/interactions/{open_record}/retry", null, null, "{doctor}", 409 },
 
+        { "list the drafts waiting for review", "GET", "/api/ai/interactions?group_id={group}&review_state=pending", null, null, null, 200 },
+        { "list AI records by a review state that is not pending", "GET", "/api/ai/interactions?group_id={group}&review_state=approved", null, null, null, 400 },
+        { "read a draft", "GET", "/api/ai/interactions/{draft_record}/draft", null, null, "{doctor}", 200 },
+        { "read a draft as the patient", "GET", "/api/ai/interactions/{stopped_record}/draft", null, null, "{patient}", 403 },
+        { "read a draft of a record that has none", "GET", "/api/ai/interactions/{stopped_record}/draft", null, null, "{doctor}", 409 },
+        { "approve a draft with an edit", "POST", "/api/ai/interactions/{draft_record}/approve", """{"content":"请明天来复诊"}""", null, "{doctor}", 200 },
+        { "approve a draft as the patient", "POST", "/api/ai/interactions/{stopped_record}/approve", null, null, "{patient}", 403 },
+        { "approve an unknown record", "POST", "/api/ai/interactions/record_20250101000000_unknown1/approve", null, null, "{doctor}", 404 },
+        { "approve with empty content", "POST", "/api/ai/interactions/{stopped_record}/approve", """{"content":" "}""", null, "{doctor}", 400 },
+        { "approve without a caller", "POST", "/api/ai/interactions/{stopped_record}/approve", null, null, null, 401 },
+        { "reject a draft", "POST", "/api/ai/interactions/{draft_record}/reject", null, null, "{doctor}", 200 },
+        { "reject a record that has no draft", "POST", "/api/ai/interactions/{stopped_record}/reject", null, null, "{doctor}", 409 },
+
         { "upload an image", "POST", "/api/media?group_id={group}", Png, MediaTypes.Png, "{patient}", 200 },
         { "upload an image as a form", "POST", "/api/media?group_id={group}", Multipart, null, "{patient}", 200 },
         { "upload without a group", "POST", "/api/media", Png, MediaTypes.Png, "{patient}", 400 },
@@ -310,6 +323,7 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
             ["AiStopFrame"] = ("ai_stop", ["type", "record_id"]),
             ["AiStateFrame"] = ("ai_state", ["type", "group_id", "record_id", "user_message_id", "state", "code"]),
             ["AiDeltaFrame"] = ("ai_delta", ["type", "group_id", "record_id", "index", "text"]),
+            ["AiDraftFrame"] = ("ai_draft", ["type", "group_id", "record_id", "user_message_id", "content"]),
             ["GroupUpdatedFrame"] = ("group_updated", ["type", "group_id", "ai_mode", "pause_after_doctor_seconds", "updated_by"]),
         };
         foreach (var (component, (type, fields)) in frames)
@@ -323,7 +337,7 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
         Assert.Equal(["client_msg_id", "media"], frames["MessageSentFrame"].Fields.Except(Required("MessageSentFrame")).Order());
         Assert.Equal(["code"], frames["AiStateFrame"].Fields.Except(Required("AiStateFrame")));
         Assert.Equal(["SendMessageFrame", "PingFrame", "AiStopFrame"], OneOf("ClientFrame"));
-        Assert.Equal(["ConnectedFrame", "MessageSentFrame", "AiReplyFrame", "AiStateFrame", "AiDeltaFrame", "GroupUpdatedFrame", "PongFrame", "ErrorFrame"],
+        Assert.Equal(["ConnectedFrame", "MessageSentFrame", "AiReplyFrame", "AiStateFrame", "AiDeltaFrame", "AiDraftFrame", "GroupUpdatedFrame", "PongFrame", "ErrorFrame"],
             OneOf("ServerFrame"));
     }
 

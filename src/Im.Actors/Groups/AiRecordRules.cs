@@ -28,6 +28,14 @@ public static class AiRecordRules
         return stored.Record.ContextToSeq is null ? Errors.InvalidState("this record predates retries") : null;
     }
 
+    /// <summary>Approve, reject or read a draft: a DOCTOR member or an admin, and only while the draft is pending.</summary>
+    public static ApiError? DecideReview(this GroupState state, StoredAiRecord? stored, Caller caller)
+    {
+        if (Unknown(state, stored) is { } unknown) return unknown;
+        if (!caller.MayControlAi(state.RoleOf(caller.UserId))) return Errors.Forbidden;
+        return stored!.Draft is null ? Errors.InvalidState("no draft of this record waits for review") : null;
+    }
+
     private static ApiError? Unknown(GroupState state, StoredAiRecord? stored) =>
         state.Exists && stored is not null && stored.Record.GroupId == state.GroupId ? null : Errors.RecordNotFound;
 }

@@ -12,17 +12,22 @@ namespace Im.Actors.Groups;
 /// is one atomic store step that also publishes what the group's clients see:
 /// <code>
 /// patient's message ─append─▶ open: status 0, attempt 1 ───────────────────────── ai_state thinking
-///   the node's AiPipelineActor calls the AI service (ai_state generating, ai_delta …), then:
+///   the node's AiPipelineActor calls the AI service (ai_state generating, ai_delta …; in review to doctors only), then:
 ///   ├─ AiAnswered, an answer ─append the reply─▶ status 1 ──────────── ai_reply, ai_state done
+///   ├─ AiAnswered, an answer, review mode ─keep the draft─▶ status 0, review pending ── ai_draft to doctors,
+///   │    │                                                                              ai_state in_review to the others
+///   │    ├─ ApproveDraft ─append the reply (or the doctor's edit)─▶ status 1, approved ─ ai_reply, ai_state done
+///   │    └─ RejectDraft ─close─▶ status 2, "4005: rejected" ────────────────────────── ai_state rejected
 ///   ├─ AiAnswered, a failure ─close─▶ status 2, "4001|4002|4003: …" ─────── ai_state failed
 ///   ├─ StopAiReply ─cancel the call, close─▶ status 2, "4004: stopped" ──── ai_state stopped
 ///   └─ its node died (the next writer closes it on start or when woken), or a hand-over ─close─▶ "4001: interrupted"
-/// failed or stopped ─RetryAiReply, reopen─▶ open: status 0, attempt + 1, the same context ─ thinking
+/// failed, stopped or rejected ─RetryAiReply, reopen─▶ open: status 0, attempt + 1, the same context ─ thinking
 /// </code>
 /// A reply or a close names the attempt it belongs to, and the store changes nothing once that
 /// attempt is not the open one: a late answer of a stopped or interrupted attempt is dropped, so a
-/// patient's message never gets two replies. A writer keeps every record it opened until it is
-/// closed, and does not passivate meanwhile.
+/// patient's message never gets two replies. An approval or a rejection takes only a draft still
+/// pending. A writer keeps every record whose call it runs until it is closed, and does not
+/// passivate meanwhile; a waiting draft runs no call, so it holds no writer and no node.
 /// </summary>
 public sealed partial class GroupActor
 {
@@ -38,6 +43,9 @@ public sealed partial class GroupActor
     {
         Receive<StopAiReply>(StopReply);
         Receive<RetryAiReply>(RetryReply);
+        Receive<ApproveDraft>(Approve);
+        Receive<RejectDraft>(Reject);
+        Receive<GetDraft>(command => DraftFor(command).PipeTo(Sender));
         Receive<AiAnswered>(answered => Finish(new FinishAttempt(answered, 1)));
         Receive<FinishAttempt>(Finish);
         Receive<WakeForOrphanedRecords>(_ =>
@@ -50,8 +58,10 @@ public sealed partial class GroupActor
     private void StartAttempt(OpenAiRecord record)
     {
         _state = _state.WithOpenRecord(record);
+        // In review, the reply being written is a draft: only doctors see it come.
+        var watchers = record.AiMode == AiModes.Review ? _state.Doctors() : _state.Recipients();
         _aiPipeline.Tell(new AiPipeline.Call(_groupId, record.RecordId, record.Attempt, record.UserMessageId,
-            record.ContextFromSeq, record.ContextToSeq, _state.Recipients()));
+            record.ContextFromSeq, record.ContextToSeq, watchers));
     }
 
     private void Finish(FinishAttempt finish)
@@ -63,10 +73,16 @@ public sealed partial class GroupActor
             return;
         }
         var recipients = _state.Recipients();
+        var doctors = _state.Doctors();
+        var others = recipients.Except(doctors).ToList();
         RunWrite(finish, async () =>
         {
             switch (answered.Result)
             {
+                case AiCallResult.Answered answer when open.AiMode == AiModes.Review:
+                    await _store.StoreDraft(_groupId, open.RecordId, open.UserMessageId, open.Attempt, answer.Content, answer.DurationMs,
+                        doctors, others);
+                    return new WriteResult(null, () => _state = _state.WithoutOpenRecord(open.RecordId));
                 case AiCallResult.Answered answer:
                     var reply = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, answer.Content, recipients, null,
                         new AiRecordChange.Complete(open.RecordId, open.UserMessageId, answer.DurationMs, open.Attempt));
@@ -128,10 +144,62 @@ public sealed partial class GroupActor
             if (attempt is not { } reopened)
                 return new WriteResult(Outcome<AiInteractionResponse>.Fail(Errors.InvalidState("the record is no longer failed or stopped")));
             var open = new OpenAiRecord(record.RecordId, record.UserMessageId, stored.AskedBy, reopened,
-                record.ContextFromSeq!.Value, record.ContextToSeq!.Value);
+                record.ContextFromSeq!.Value, record.ContextToSeq!.Value, state.AiMode);
             var after = await _store.GetRecord(record.RecordId);
             return new WriteResult(Outcome<AiInteractionResponse>.Ok(after!), () => StartAttempt(open));
         });
+    }
+
+    /// <summary>
+    /// Review mode: a doctor's approval stores the draft (or the doctor's edit of it) as the one
+    /// AI_REPLY, pushed to everyone; the store's step takes only a draft still pending, so of two
+    /// approvals, or an approval and a rejection, exactly one wins.
+    /// </summary>
+    private void Approve(ApproveDraft command)
+    {
+        var state = _state;
+        RunWrite(command, async () =>
+        {
+            var stored = await _store.GetStoredRecord(command.RecordId);
+            if (state.DecideReview(stored, command.Caller) is { } refused) return new WriteResult(Outcome<MessageResponse>.Fail(refused));
+            var draft = stored!.Draft!;
+            var content = command.Content ?? draft.Content;
+            var reply = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, content, state.Recipients(), null,
+                new AiRecordChange.Complete(draft.RecordId, draft.UserMessageId, stored.Record.DurationMs ?? 0, stored.Record.Attempts,
+                    command.Caller.UserId ?? "", Edited: content != draft.Content));
+            var appended = await _store.AppendMessage(reply);
+            if (appended.Error is not null) return new WriteResult(Outcome<MessageResponse>.Fail(Errors.InvalidState("the draft is no longer pending")));
+            return new WriteResult(Outcome<MessageResponse>.Ok(appended.Value!.Message),
+                () => _settings.Metrics.MessageStored(MessageTypes.AiReply));
+        });
+    }
+
+    /// <summary>Review mode: a doctor's rejection closes the record as <c>4005: rejected</c>; nothing reaches the patient.</summary>
+    private void Reject(RejectDraft command)
+    {
+        var state = _state;
+        RunWrite(command, async () =>
+        {
+            var stored = await _store.GetStoredRecord(command.RecordId);
+            if (state.DecideReview(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
+            var record = stored!.Record;
+            if (!await _store.RejectDraft(_groupId, record.RecordId, record.UserMessageId, command.Caller.UserId ?? "", state.Recipients()))
+                return new WriteResult(Outcome<AiInteractionResponse>.Fail(Errors.InvalidState("the draft is no longer pending")));
+            return new WriteResult(Outcome<AiInteractionResponse>.Ok((await _store.GetRecord(record.RecordId))!));
+        });
+    }
+
+    /// <summary>A pending draft's text: for the group's doctors and admins, never a patient.</summary>
+    private Task<Outcome<AiDraftResponse>> DraftFor(GetDraft command)
+    {
+        var state = _state;
+        return Read();
+
+        async Task<Outcome<AiDraftResponse>> Read()
+        {
+            var stored = await _store.GetStoredRecord(command.RecordId);
+            return state.DecideReview(stored, command.Caller) is { } refused ? refused : stored!.Draft!;
+        }
     }
 
     /// <summary>

@@ -58,6 +58,19 @@ public static class GroupCommands
     /// <summary>Another attempt of a failed or stopped record, on the same context: a DOCTOR member or an admin.</summary>
     public sealed record RetryAiReply(string GroupId, string RecordId, Caller Caller) : IWithGroupId, IRepliedWith<AiInteractionResponse>;
 
+    /// <summary>Review mode: store the pending draft, or <paramref name="Content"/> instead, as the AI_REPLY. Replied with that message.</summary>
+    public sealed record ApproveDraft(string GroupId, string RecordId, string? Content, Caller Caller) : IWithGroupId, IRepliedWith<MessageResponse>
+    {
+        public override string ToString() =>
+            $"ApproveDraft {{ GroupId = {GroupId}, RecordId = {RecordId}, Content = {(Content is null ? "the draft" : Redact.Text(Content))} }}";
+    }
+
+    /// <summary>Review mode: close the record without a reply (<c>4005: rejected</c>). Replied with the record.</summary>
+    public sealed record RejectDraft(string GroupId, string RecordId, Caller Caller) : IWithGroupId, IRepliedWith<AiInteractionResponse>;
+
+    /// <summary>Review mode: the pending draft's text, for the group's doctors and admins.</summary>
+    public sealed record GetDraft(string GroupId, string RecordId, Caller Caller) : IWithGroupId, IRepliedWith<AiDraftResponse>;
+
     /// <summary>
     /// From the node's AI pipeline: how an attempt of a record ended. Its writer stores the reply or
     /// closes the record, unless that attempt is no longer the open one. Sent only within a node.

@@ -129,6 +129,10 @@ public static class GroupRules
     public static OpenAiRecord? OpenAttempt(this GroupState state, string recordId, int attempt) =>
         state.OpenRecords.TryGetValue(recordId, out var open) && open.Attempt == attempt ? open : null;
 
+    /// <summary>The members whose group role is DOCTOR: who sees a draft.</summary>
+    public static IReadOnlyCollection<string> Doctors(this GroupState state) =>
+        state.MemberRoles.Where(m => m.Value == UserRoles.Doctor).Select(m => m.Key).ToList();
+
     /// <summary>Who a stored message is pushed to: the members at the time it is stored.</summary>
     public static IReadOnlyCollection<string> Recipients(this GroupState state) => state.MemberRoles.Keys.ToList();
 }

@@ -18,7 +18,9 @@ public static class Queries
     public sealed record ListMessages(string GroupId, PageRequest Page, long? AfterSeq, Caller Caller) : IRepliedWith<MessageListResponse>;
 
     public sealed record GetMessage(string MessageId, Caller Caller) : IRepliedWith<MessageResponse>;
-    public sealed record ListAiInteractions(string GroupId, PageRequest Page, Caller Caller) : IRepliedWith<AiInteractionListResponse>;
+    /// <param name="PendingDraftsOnly">Review mode: only the records whose draft waits for a doctor.</param>
+    public sealed record ListAiInteractions(string GroupId, PageRequest Page, Caller Caller, bool PendingDraftsOnly = false)
+        : IRepliedWith<AiInteractionListResponse>;
 
     /// <summary>
     /// For authentication only: is a token's subject a user? Not a read a caller makes, so it takes
@@ -68,7 +70,7 @@ public sealed class QueryActor : ReceiveActor
         }));
         Receive<Queries.ListAiInteractions>(q => Answer(q, () => ReadGroup<AiInteractionListResponse>(q.GroupId, q.Caller, async () =>
         {
-            var (records, total) = await _store.ListRecords(q.GroupId, q.Page);
+            var (records, total) = q.PendingDraftsOnly ? await _store.ListPendingDrafts(q.GroupId, q.Page) : await _store.ListRecords(q.GroupId, q.Page);
             return new AiInteractionListResponse(records, total, q.Page.Page, q.Page.PageSize);
         })));
     }

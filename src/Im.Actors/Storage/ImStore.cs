@@ -212,6 +212,7 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
                 keys.MessageCounter, keys.Group(message.GroupId), keys.GroupMessages(message.GroupId), keys.Message(messageId),
                 keys.RecordCounter, recordId == "" ? keys.Prefix + "record:-" : keys.Record(recordId),
                 keys.GroupRecords(message.GroupId), keys.PendingRecords, sentOnce, keys.GroupOpenRecords(message.GroupId),
+                keys.GroupDrafts(message.GroupId),
             ],
             [
                 messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content, createdAt, userMessageId,
@@ -219,6 +220,8 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
                 fingerprint, (long)IdempotencyWindow.TotalSeconds, mediaType, mediaSize, mediaWidth, mediaHeight,
                 attempt, model, contextSize, aiMode, after,
                 message.PausesAiUntil is { } pauseEnd ? Number(pauseEnd.ToUnixTimeMilliseconds()) : "",
+                message.Ai is AiRecordChange.Complete { ReviewedBy: { } reviewer } ? reviewer : "",
+                message.Ai is AiRecordChange.Complete { Edited: true } ? "1" : "0",
             ]))!;
         switch ((long)result[0])
         {
@@ -234,7 +237,7 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         var stored = new MessageResponse((long)result[0], messageId, message.GroupId, message.FromUserId, message.MsgType,
             message.Content, (long)result[1], createdAt, createdAt, message.Media);
         var opened = mode == "create"
-            ? new OpenAiRecord(recordId, messageId, message.FromUserId, 1, (long)result[3], stored.Seq)
+            ? new OpenAiRecord(recordId, messageId, message.FromUserId, 1, (long)result[3], stored.Seq, aiMode)
             : null;
         return new AppendedMessage(stored, opened, Replayed: false);
     }
@@ -302,9 +305,44 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     public async Task<StoredAiRecord?> GetStoredRecord(string recordId)
     {
         var entries = await Db.HashGetAllAsync(keys.Record(recordId));
-        return ToRecord(entries) is { } record
-            ? new StoredAiRecord(record, entries.FirstOrDefault(e => e.Name == "asked_by").Value.ToString())
+        if (ToRecord(entries) is not { } record) return null;
+        var f = entries.ToStringDictionary();
+        var draft = record.ReviewState == ReviewStates.Pending && f.TryGetValue("draft", out var content)
+            ? new AiDraftResponse(record.RecordId, record.GroupId, record.UserMessageId, content, f.GetValueOrDefault("draft_at") ?? record.UpdatedAt)
             : null;
+        return new StoredAiRecord(record, f.GetValueOrDefault("asked_by") ?? "", draft);
+    }
+
+    /// <summary>
+    /// Review mode: keeps <paramref name="attempt"/>'s answer as the record's pending draft, tells the
+    /// group's doctors (<c>ai_draft</c>) and everyone else (<c>ai_state</c> <c>in_review</c>) in the
+    /// same step. False if that attempt is not open.
+    /// </summary>
+    public async Task<bool> StoreDraft(string groupId, string recordId, string userMessageId, int attempt, string draft, long durationMs,
+        IEnumerable<string> doctors, IEnumerable<string> others) =>
+        (long)await Db.ScriptEvaluateAsync(StoreScripts.StoreDraft,
+            [keys.Record(recordId), keys.PendingRecords, keys.GroupOpenRecords(groupId), keys.GroupDrafts(groupId)],
+            [
+                Number(attempt), draft, Number(durationMs), Ids.FormatTime(Now), recordId, keys.Events.ToString(),
+                PushEvent.Json(doctors, new AiDraftFrame(groupId, recordId, userMessageId, draft)),
+                PushEvent.Json(others, new AiStateFrame(groupId, recordId, userMessageId, AiStates.InReview)),
+            ]) == 1;
+
+    /// <summary>Review mode: closes a pending draft as <c>4005: rejected</c> and says so to the group; false if none is pending.</summary>
+    public async Task<bool> RejectDraft(string groupId, string recordId, string userMessageId, string reviewedBy, IEnumerable<string> recipients) =>
+        (long)await Db.ScriptEvaluateAsync(StoreScripts.RejectDraft, [keys.Record(recordId), keys.GroupDrafts(groupId)],
+            [
+                reviewedBy, Ids.FormatTime(Now), recordId, keys.Events.ToString(),
+                PushEvent.Json(recipients, new AiStateFrame(groupId, recordId, userMessageId, AiStates.Rejected, ErrorCodes.AiRejected)),
+            ]) == 1;
+
+    /// <summary>Review mode: the group's records whose draft waits for a doctor, newest first.</summary>
+    public async Task<(IReadOnlyList<AiInteractionResponse> Records, long Total)> ListPendingDrafts(string groupId, PageRequest page)
+    {
+        var totalTask = Db.SortedSetLengthAsync(keys.GroupDrafts(groupId));
+        var ids = await Db.SortedSetRangeByRankAsync(keys.GroupDrafts(groupId), page.Skip, page.Skip + page.PageSize - 1, Order.Descending);
+        var records = await Task.WhenAll(ids.Select(id => Db.HashGetAllAsync(keys.Record((string)id!))));
+        return (records.Select(ToRecord).OfType<AiInteractionResponse>().ToList(), await totalTask);
     }
 
     /// <summary>The group a record belongs to, which routes a stop or a retry to the group's writer; null for no such record.</summary>
@@ -437,7 +475,7 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         if (f.GetValueOrDefault("status") != "0") return null;
         return new OpenAiRecord(f["record_id"], f["user_message_id"], f.GetValueOrDefault("asked_by") ?? "",
             f.TryGetValue("attempts", out var attempts) ? int.Parse(attempts, CultureInfo.InvariantCulture) : 1,
-            OptionalLong(f, "context_from_seq") ?? 0, OptionalLong(f, "context_to_seq") ?? 0);
+            OptionalLong(f, "context_from_seq") ?? 0, OptionalLong(f, "context_to_seq") ?? 0, f.GetValueOrDefault("ai_mode") ?? AiModes.Auto);
     }
 
     private static long? OptionalLong(Dictionary<string, string> fields, string name) =>

@@ -31,6 +31,8 @@ public sealed class StoreKeys(string prefix)
 
     /// <summary>The group's AI records at status 0, which its writer takes over when it starts.</summary>
     public RedisKey GroupOpenRecords(string groupId) => Prefix + "group:" + Segment(groupId) + ":records:open";
+    /// <summary>Review mode: the group's records whose draft waits for a doctor, by record number.</summary>
+    public RedisKey GroupDrafts(string groupId) => Prefix + "group:" + Segment(groupId) + ":records:drafts";
     public RedisKey Message(string messageId) => Prefix + "msg:" + Segment(messageId);
     public RedisKey Record(string recordId) => Prefix + "record:" + Segment(recordId);
     public RedisKey Media(string mediaId) => Prefix + "media:" + Segment(mediaId);

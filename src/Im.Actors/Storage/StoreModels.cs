@@ -47,20 +47,26 @@ public abstract record AiRecordChange
     /// The message is the AI's reply to <paramref name="Attempt"/> of the record: close it at status 1 in
     /// the same step, unless it is no longer that attempt, open (then nothing is stored: never two replies).
     /// </summary>
-    public sealed record Complete(string RecordId, string UserMessageId, long DurationMs, int Attempt) : AiRecordChange;
+    /// <param name="ReviewedBy">Review mode: the doctor (or admin) approving the pending draft this reply is.</param>
+    /// <param name="Edited">Review mode: the approved text differs from the draft.</param>
+    public sealed record Complete(string RecordId, string UserMessageId, long DurationMs, int Attempt, string? ReviewedBy = null,
+        bool Edited = false) : AiRecordChange;
 
     private sealed record NoChange : AiRecordChange;
 }
 
 /// <summary>An open record as its group's writer needs it: which attempt runs, for whom, on which context.</summary>
-public sealed record OpenAiRecord(string RecordId, string UserMessageId, string AskedBy, int Attempt, long ContextFromSeq, long ContextToSeq);
+/// <param name="AiMode">The mode it was opened under: in review its answer becomes a draft.</param>
+public sealed record OpenAiRecord(string RecordId, string UserMessageId, string AskedBy, int Attempt, long ContextFromSeq, long ContextToSeq,
+    string AiMode = AiModes.Auto);
 
 /// <param name="Replayed">The message was stored before under the same <c>client_msg_id</c>; nothing was stored now.</param>
 /// <param name="OpenedRecord">The AI record the append opened, for a patient's message.</param>
 public sealed record AppendedMessage(MessageResponse Message, OpenAiRecord? OpenedRecord, bool Replayed);
 
 /// <summary>A record with what only its writer reads: who asked (the patient the reply answers).</summary>
-public sealed record StoredAiRecord(AiInteractionResponse Record, string AskedBy);
+/// <param name="Draft">Review mode: the draft while it waits for a doctor.</param>
+public sealed record StoredAiRecord(AiInteractionResponse Record, string AskedBy, AiDraftResponse? Draft = null);
 
 /// <summary>
 /// What the events channel carries: a frame exactly as clients get it, and who gets it. The

@@ -79,7 +79,9 @@ internal static class StoreScripts
     //       19-22 an IMAGE's media content type, size, width and height ('' for other messages),
     //       23 the attempt a reply answers, 24 model, 25 context size, 26 ai_mode (of an opened record),
     //       27 an event published after the message's ('' for none: the record's thinking or done state),
-    //       28 the end of the AI's pause this message starts, in Unix milliseconds ('' for none).
+    //       28 the end of the AI's pause this message starts, in Unix milliseconds ('' for none),
+    //       29 who approved the draft this reply is ('' for a reply outside review), 30 '1' if the approved text was edited.
+    // KEYS[11]: the group's pending drafts.
     // Returns {id, seq, record id (0 unless created), first seq of its context}, {-1, message_id} for a repeat, {-2} for a conflict,
     // or {-3} for a reply to an attempt that is no longer open.
     public const string AppendMessage = """
@@ -87,6 +89,9 @@ internal static class StoreScripts
             if redis.call('HGET', KEYS[6], 'status') ~= '0' or (redis.call('HGET', KEYS[6], 'attempts') or '1') ~= ARGV[23] then
                 return {-3}
             end
+            -- A reply outside review needs a record without a draft; an approval, a draft still pending.
+            local review = redis.call('HGET', KEYS[6], 'review_state') or ''
+            if (ARGV[29] == '' and review ~= '') or (ARGV[29] ~= '' and review ~= 'pending') then return {-3} end
         end
         if ARGV[17] ~= '' then
             local first = redis.call('GET', KEYS[9])
@@ -124,6 +129,11 @@ internal static class StoreScripts
             redis.call('HDEL', KEYS[6], 'error_message')
             redis.call('SREM', KEYS[8], ARGV[9])
             redis.call('SREM', KEYS[10], ARGV[9])
+            if ARGV[29] ~= '' then
+                redis.call('HSET', KEYS[6], 'review_state', 'approved', 'reviewed_by', ARGV[29], 'edited', ARGV[30])
+                redis.call('HDEL', KEYS[6], 'draft', 'draft_at')
+                redis.call('ZREM', KEYS[11], ARGV[9])
+            end
         end
         redis.call('PUBLISH', ARGV[12], ARGV[13] .. id .. ARGV[14] .. seq .. ARGV[15])
         if ARGV[27] ~= '' then redis.call('PUBLISH', ARGV[12], ARGV[27]) end
@@ -146,6 +156,39 @@ internal static class StoreScripts
         return 1
         """;
 
+    // Review mode: keeps an attempt's answer as the record's draft. The record stays at status 0 but
+    // leaves the pending set and the group's open set: no call runs for it any more, so neither the
+    // janitor nor a starting writer closes it; the group's drafts index lists it.
+    // KEYS: record, pending records, the group's open records, the group's drafts.
+    // ARGV: attempt, draft, duration_ms, now, record_id, channel, the event for doctors, the event for the others.
+    // Returns 1, or 0 if that attempt is not open (or already drafted).
+    public const string StoreDraft = """
+        if redis.call('HGET', KEYS[1], 'status') ~= '0' then return 0 end
+        if (redis.call('HGET', KEYS[1], 'attempts') or '1') ~= ARGV[1] then return 0 end
+        if redis.call('HEXISTS', KEYS[1], 'review_state') == 1 then return 0 end
+        redis.call('HSET', KEYS[1], 'review_state', 'pending', 'draft', ARGV[2], 'draft_at', ARGV[4], 'duration_ms', ARGV[3],
+            'updated_at', ARGV[4])
+        redis.call('SREM', KEYS[2], ARGV[5])
+        redis.call('SREM', KEYS[3], ARGV[5])
+        redis.call('ZADD', KEYS[4], redis.call('HGET', KEYS[1], 'id'), ARGV[5])
+        redis.call('PUBLISH', ARGV[6], ARGV[7])
+        redis.call('PUBLISH', ARGV[6], ARGV[8])
+        return 1
+        """;
+
+    // Review mode: a doctor rejects a pending draft; the record closes without a reply.
+    // KEYS: record, the group's drafts. ARGV: reviewed_by, now, record_id, channel, event.
+    // Returns 1, or 0 if no draft of the record is pending.
+    public const string RejectDraft = """
+        if redis.call('HGET', KEYS[1], 'status') ~= '0' or redis.call('HGET', KEYS[1], 'review_state') ~= 'pending' then return 0 end
+        redis.call('HSET', KEYS[1], 'status', 2, 'error_message', '4005: rejected', 'review_state', 'rejected', 'reviewed_by', ARGV[1],
+            'updated_at', ARGV[2])
+        redis.call('HDEL', KEYS[1], 'draft', 'draft_at')
+        redis.call('ZREM', KEYS[2], ARGV[3])
+        redis.call('PUBLISH', ARGV[4], ARGV[5])
+        return 1
+        """;
+
     // Opens a failed, stopped or rejected record again for one more attempt, on the same context.
     // KEYS: record, pending records, the group's open records. ARGV: now, node, ai_mode, record_id, channel, event.
     // Returns the new attempt, or -1 if the record is not closed without a reply.
@@ -153,7 +196,7 @@ internal static class StoreScripts
         if redis.call('HGET', KEYS[1], 'status') ~= '2' then return -1 end
         local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '1') + 1
         redis.call('HSET', KEYS[1], 'status', 0, 'attempts', attempt, 'node', ARGV[2], 'ai_mode', ARGV[3], 'updated_at', ARGV[1])
-        redis.call('HDEL', KEYS[1], 'error_message', 'duration_ms')
+        redis.call('HDEL', KEYS[1], 'error_message', 'duration_ms', 'review_state', 'reviewed_by', 'edited', 'draft', 'draft_at')
         redis.call('SADD', KEYS[2], ARGV[4])
         redis.call('SADD', KEYS[3], ARGV[4])
         redis.call('PUBLISH', ARGV[5], ARGV[6])

@@ -37,8 +37,8 @@ public sealed class ActorGateway(
     }
 
     /// <summary>A stop or a retry: to the writer of the record's group (404 <c>RECORD_NOT_FOUND</c> when there is no such record).</summary>
-    public async Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> AskRecordWriter(string recordId,
-        Func<string, IRepliedWith<AiInteractionResponse>> command, CancellationToken cancellation)
+    public async Task<Results<Ok<T>, ApiErrorResult>> AskRecordWriter<T>(string recordId,
+        Func<string, IRepliedWith<T>> command, CancellationToken cancellation) where T : class
     {
         try
         {

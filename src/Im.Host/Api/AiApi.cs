@@ -7,14 +7,14 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Im.Host.Api;
 
-/// <summary>Spec 3.1: AI interaction records; and stopping or retrying an AI reply (DESIGN.md, "AI care").</summary>
+/// <summary>Spec 3.1: AI interaction records; stopping or retrying an AI reply, and reviewing drafts (DESIGN.md, "AI care").</summary>
 public static class AiApi
 {
     public static void MapAiApi(this IEndpointRouteBuilder api)
     {
         api.MapGet("/ai/interactions", List).WithTags("AI")
             .WithName("ListAiInteractions").WithSummary("A page of a group's AI interaction records, newest first")
-            .WithQuery(QueryParameter.GroupId, QueryParameter.Page, QueryParameter.PageSize)
+            .WithQuery(QueryParameter.GroupId, QueryParameter.Page, QueryParameter.PageSize, QueryParameter.ReviewState)
             .ProducesErrors(ErrorCodes.GroupIdEmpty, ErrorCodes.InvalidParameter, ErrorCodes.GroupNotFound, ErrorCodes.Forbidden);
         // No body: nothing to read, so no Content-Type is needed.
         api.MapPost("/ai/interactions/{record_id}/stop", Stop).WithTags("AI").RequireAuthorization(Identity.CallerPolicy)
@@ -25,7 +25,45 @@ public static class AiApi
             .WithName("RetryAiReply")
             .WithSummary("Ask the AI again for a failed or stopped record (a DOCTOR member or an admin): the same record and context, attempts + 1")
             .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.RecordNotFound, ErrorCodes.Forbidden, ErrorCodes.InvalidState);
+        api.MapGet("/ai/interactions/{record_id}/draft", Draft).WithTags("AI").RequireAuthorization(Identity.CallerPolicy)
+            .WithName("GetAiDraft").WithSummary("A draft waiting for review (a DOCTOR member or an admin; never a patient)")
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.RecordNotFound, ErrorCodes.Forbidden, ErrorCodes.InvalidState);
+        // The body is optional: none approves the draft as it is.
+        api.MapPost("/ai/interactions/{record_id}/approve", Approve).WithTags("AI").RequireAuthorization(Identity.CallerPolicy)
+            .WithName("ApproveAiDraft")
+            .WithSummary("Send a draft, or a doctor's edit of it, as the AI reply (a DOCTOR member or an admin): every member gets it")
+            .AcceptsJson<ApproveDraftRequest>(optional: true)
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.ContentEmpty, ErrorCodes.ContentTooLong, ErrorCodes.RecordNotFound,
+                ErrorCodes.Forbidden, ErrorCodes.InvalidState);
+        api.MapPost("/ai/interactions/{record_id}/reject", Reject).WithTags("AI").RequireAuthorization(Identity.CallerPolicy)
+            .WithName("RejectAiDraft")
+            .WithSummary("Reject a draft (a DOCTOR member or an admin): nothing reaches the patient, the record closes with 4005")
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.RecordNotFound, ErrorCodes.Forbidden, ErrorCodes.InvalidState);
     }
+
+    private static async Task<Results<Ok<AiDraftResponse>, ApiErrorResult>> Draft(string record_id, HttpContext context, ActorGateway actors,
+        CancellationToken cancellation) =>
+        RequestReader.CheckId("record_id", record_id) is { } invalid
+            ? ApiResults.Error(invalid)
+            : await actors.AskRecordWriter(record_id, groupId => new GroupCommands.GetDraft(groupId, record_id, context.CallerOf()), cancellation);
+
+    private static async Task<Results<Ok<MessageResponse>, ApiErrorResult>> Approve(string record_id, HttpContext context, ActorGateway actors,
+        CancellationToken cancellation)
+    {
+        if (RequestReader.CheckId("record_id", record_id) is { } invalid) return ApiResults.Error(invalid);
+        Task<Results<Ok<MessageResponse>, ApiErrorResult>> Ask(ApproveDraftRequest body) =>
+            actors.AskRecordWriter(record_id, groupId => new GroupCommands.ApproveDraft(groupId, record_id, body.Content, context.CallerOf()),
+                cancellation);
+        return context.Request.ContentLength is 0 || (context.Request.ContentLength is null && string.IsNullOrEmpty(context.Request.ContentType))
+            ? await Ask(new ApproveDraftRequest())
+            : await JsonBody.Handle(context.Request, RequestReader.ApproveDraft, Ask, cancellation);
+    }
+
+    private static async Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> Reject(string record_id, HttpContext context, ActorGateway actors,
+        CancellationToken cancellation) =>
+        RequestReader.CheckId("record_id", record_id) is { } invalid
+            ? ApiResults.Error(invalid)
+            : await actors.AskRecordWriter(record_id, groupId => new GroupCommands.RejectDraft(groupId, record_id, context.CallerOf()), cancellation);
 
     private static async Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> Stop(string record_id, HttpContext context, ActorGateway actors,
         CancellationToken cancellation) =>
@@ -41,11 +79,11 @@ public static class AiApi
 
     // The query is bound as plain strings, so RequestReader's rules read it: ASCII digits only, 1003 for a missing group.
     private static async Task<Results<Ok<AiInteractionListResponse>, ApiErrorResult>> List(string? group_id, string? page, string? page_size,
-        HttpContext context, ActorGateway actors, CancellationToken cancellation)
+        string? review_state, HttpContext context, ActorGateway actors, CancellationToken cancellation)
     {
         var request = RequestReader.GroupPage(group_id, page, page_size);
-        return request.Error is { } invalid
-            ? ApiResults.Error(invalid)
-            : await actors.Query(new Queries.ListAiInteractions(request.Value!.GroupId, request.Value.Page, context.CallerOf()), cancellation);
+        if ((request.Error ?? RequestReader.CheckReviewStateQuery(review_state)) is { } invalid) return ApiResults.Error(invalid);
+        return await actors.Query(new Queries.ListAiInteractions(request.Value!.GroupId, request.Value.Page, context.CallerOf(),
+            PendingDraftsOnly: review_state == ReviewStates.Pending), cancellation);
     }
 }

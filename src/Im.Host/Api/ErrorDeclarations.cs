@@ -19,6 +19,7 @@ public static class ErrorDeclarations
     /// A JSON body read by <see cref="JsonBody"/>: its schema, and what JsonBody itself refuses (a body
     /// that is not <c>application/json</c>, not JSON, too large, not an object, a field that does not fit).
     /// </summary>
-    public static RouteHandlerBuilder AcceptsJson<TRequest>(this RouteHandlerBuilder builder) where TRequest : notnull =>
-        builder.Accepts<TRequest>("application/json").ProducesErrors(ErrorCodes.UnsupportedMediaType, ErrorCodes.InvalidParameter);
+    /// <param name="optional">The body may be left out altogether (no <c>Content-Type</c> either).</param>
+    public static RouteHandlerBuilder AcceptsJson<TRequest>(this RouteHandlerBuilder builder, bool optional = false) where TRequest : notnull =>
+        builder.Accepts<TRequest>(optional, "application/json").ProducesErrors(ErrorCodes.UnsupportedMediaType, ErrorCodes.InvalidParameter);
 }

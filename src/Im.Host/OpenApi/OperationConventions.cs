@@ -77,4 +77,8 @@ public sealed record QueryParameter(string Name, bool Required, string Descripti
     public static readonly QueryParameter AfterSeq = new("after_seq", false,
         "Only messages with a greater seq, oldest first: the catch-up after a gap or a reconnect. `total` stays the group's total.",
         () => new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" });
+
+    public static readonly QueryParameter ReviewState = new("review_state", false,
+        "`pending`: only the records whose draft waits for a doctor (review mode), newest first.",
+        () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = [System.Text.Json.Nodes.JsonValue.Create(ReviewStates.Pending)] });
 }

@@ -37,6 +37,7 @@ public sealed class WebSocketFrames : IOpenApiDocumentTransformer
             await FromRecord<AiReplyFrame>(FrameTypes.AiReply),
             await FromRecord<AiStateFrame>(FrameTypes.AiState),
             await FromRecord<AiDeltaFrame>(FrameTypes.AiDelta),
+            await FromRecord<AiDraftFrame>(FrameTypes.AiDraft),
             await FromRecord<GroupUpdatedFrame>(FrameTypes.GroupUpdated),
             await FromRecord<PongFrame>(FrameTypes.Pong),
             await FromRecord<ErrorFrame>(FrameTypes.Error),
