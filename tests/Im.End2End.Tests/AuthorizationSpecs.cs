@@ -74,6 +74,9 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
             new("remove a member", "DELETE", who => $"/api/group/{world.Group}/members/{world.ToRemove[who]}", null, [403, 200, 403, 200]),
             // Setting it to auto changes nothing the later rows depend on.
             new("set its AI mode", "PUT", _ => $"/api/group/{world.Group}/ai", _ => Json("""{"mode":"auto"}"""), [403, 200, 403, 200]),
+            new("read a draft", "GET", _ => $"/api/ai/interactions/{world.DraftToRead}/draft", null, [403, 200, 403, 200]),
+            new("approve a draft", "POST", who => $"/api/ai/interactions/{world.ToApprove[who]}/approve", null, [403, 200, 403, 200]),
+            new("reject a draft", "POST", who => $"/api/ai/interactions/{world.ToReject[who]}/reject", null, [403, 200, 403, 200]),
             new("send to the group", "POST", _ => "/api/message/send", _ => Json($$"""{"group_id":"{{world.Group}}","content":"矩阵"}"""),
                 [200, 200, 404, 404], NotFoundCodes: [null, null, ErrorCodes.NotMember, ErrorCodes.UserNotFound]),
             new("list its messages", "GET", _ => $"/api/message/list?group_id={world.Group}", null, [200, 200, 403, 200]),
@@ -203,8 +206,11 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
     }
 
     /// <summary>A consultation and the people around it, made by the admin.</summary>
+    /// <param name="DraftToRead">A draft waiting for review in another group of the same doctor and patient.</param>
+    /// <param name="ToApprove">A waiting draft per caller, so that each approval finds one still pending.</param>
     private sealed record World(string Doctor, string Patient, string Outsider, string RoleTarget, string Group, string OtherGroup,
-        string Message, string Media, Dictionary<Who, string> ToAdd, Dictionary<Who, string> ToRemove)
+        string Message, string Media, Dictionary<Who, string> ToAdd, Dictionary<Who, string> ToRemove, string DraftToRead,
+        Dictionary<Who, string> ToApprove, Dictionary<Who, string> ToReject)
     {
         public string IdOf(Who who) => who switch
         {
@@ -236,7 +242,30 @@ public sealed class AuthorizationSpecs(ITestOutputHelper output)
                 toRemove[who] = (await admin.CreateUser(UserRoles.Patient)).UserId;
                 await admin.AddMember(group, toRemove[who], UserRoles.Patient);
             }
-            return new World(doctor, patient, outsider, roleTarget, group, otherGroup, message, (string)media!["media_id"]!, toAdd, toRemove);
+            var drafts = await Drafts(admin, doctor, patient, 1 + 2 * Enum.GetValues<Who>().Length);
+            var whos = Enum.GetValues<Who>();
+            return new World(doctor, patient, outsider, roleTarget, group, otherGroup, message, (string)media!["media_id"]!, toAdd, toRemove,
+                drafts[0], whos.Select((who, i) => (who, drafts[1 + i])).ToDictionary(),
+                whos.Select((who, i) => (who, drafts[1 + whos.Length + i])).ToDictionary());
+        }
+
+        /// <summary>A group of the doctor's in review mode, and that many of the patient's questions whose drafts wait.</summary>
+        private static async Task<List<string>> Drafts(ImApi admin, string doctor, string patient, int count)
+        {
+            var group = await CreateGroup(admin, doctor);
+            await admin.AddMember(group, patient, UserRoles.Patient);
+            var (status, body) = await admin.WithToken(Token(doctor)).SetGroupAi(group, """{"mode":"review"}""", null);
+            Assert.True(status == HttpStatusCode.OK, body?.ToJsonString());
+            var asPatient = admin.WithToken(Token(patient));
+            for (var i = 0; i < count; i++) await asPatient.Post("/api/message/send", new { group_id = group, content = $"问题 {i}" });
+            List<string> drafts = [];
+            await Eventually.True(async () =>
+            {
+                var records = (await admin.Get($"/api/ai/interactions?group_id={group}&review_state=pending&page_size=100")).Body!["records"]!.AsArray();
+                drafts = records.Select(r => (string)r!["record_id"]!).ToList();
+                return drafts.Count == count;
+            }, TimeSpan.FromSeconds(30), "every draft to wait for review");
+            return drafts;
         }
 
         private static async Task<string> CreateGroup(ImApi admin, string creator)

@@ -39,6 +39,7 @@ public sealed class AiPipelineActor : ReceiveActor
     private readonly IActorRef _self;
     private readonly Dictionary<string, Job> _jobs = [];
     private ISourceQueueWithComplete<Job>? _queue;
+    private readonly object _reportGate = new();
     private int _waiting;
     private int _running;
 
@@ -89,7 +90,7 @@ public sealed class AiPipelineActor : ReceiveActor
             job.ReplyTo.Tell(Answered(job.Call, new AiCallResult.Failed(ErrorCodes.AiCallFailed, "interrupted", 0)));
         }
         _jobs.Clear();
-        Report(0, 0);
+        _metrics.AiPool(0, 0);
     }
 
     private void OnBreakerChanged(AiCircuitBreaker.State state) => _self.Tell(new BreakerChanged(state));
@@ -112,7 +113,8 @@ public sealed class AiPipelineActor : ReceiveActor
         if (_jobs.TryGetValue(call.RecordId, out var earlier)) earlier.Stop();
         var job = new Job(call, Sender);
         _jobs[call.RecordId] = job;
-        Report(Volatile.Read(ref _running), Interlocked.Increment(ref _waiting));
+        Interlocked.Increment(ref _waiting);
+        Report();
         _queue!.OfferAsync(job).PipeTo(Self,
             success: result => new Offered(job, result),
             failure: ex => new Offered(job, new QueueOfferResult.Failure(ex)));
@@ -122,7 +124,8 @@ public sealed class AiPipelineActor : ReceiveActor
     {
         if (offered.Result is QueueOfferResult.Enqueued) return;
         var job = offered.Job;
-        Report(Volatile.Read(ref _running), Interlocked.Decrement(ref _waiting));
+        Interlocked.Decrement(ref _waiting);
+        Report();
         if (_jobs.TryGetValue(job.Call.RecordId, out var current) && current == job) _jobs.Remove(job.Call.RecordId);
         _metrics.AiCallFinished(ErrorCodes.AiCallFailed, duration: null);
         job.ReplyTo.Tell(Answered(job.Call, new AiCallResult.Failed(ErrorCodes.AiCallFailed, "AI queue full", 0)));
@@ -138,7 +141,9 @@ public sealed class AiPipelineActor : ReceiveActor
     /// <summary>One attempt, start to end. Never throws: the stream must outlive every call.</summary>
     private async Task<NotUsed> Run(Job job)
     {
-        Report(Interlocked.Increment(ref _running), Interlocked.Decrement(ref _waiting));
+        Interlocked.Increment(ref _running);
+        Interlocked.Decrement(ref _waiting);
+        Report();
         try
         {
             if (await Attempt(job) is { } result) job.ReplyTo.Tell(Answered(job.Call, result));
@@ -150,7 +155,8 @@ public sealed class AiPipelineActor : ReceiveActor
         }
         finally
         {
-            Report(Interlocked.Decrement(ref _running), Volatile.Read(ref _waiting));
+            Interlocked.Decrement(ref _running);
+            Report();
             _self.Tell(new Finished(job));
         }
         return NotUsed.Instance;
@@ -215,7 +221,14 @@ public sealed class AiPipelineActor : ReceiveActor
         return await _store.GetMediaBytes(media.MediaId) is { } bytes ? new VisionImage(last.MessageId, media.ContentType, bytes) : null;
     }
 
-    private void Report(int running, int waiting) => _metrics.AiPool(running, waiting);
+    /// <summary>
+    /// Calls start and end on the stream's threads: the figures are read under one lock, so the last
+    /// report after a change holds the counts as they are, not a snapshot another thread overtook.
+    /// </summary>
+    private void Report()
+    {
+        lock (_reportGate) _metrics.AiPool(Volatile.Read(ref _running), Volatile.Read(ref _waiting));
+    }
 
     private static GroupCommands.AiAnswered Answered(AiPipeline.Call call, AiCallResult result) =>
         new(call.GroupId, call.RecordId, call.Attempt, result);

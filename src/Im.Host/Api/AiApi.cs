@@ -1,3 +1,4 @@
+using Im.Actors;
 using Im.Actors.Groups;
 using Im.Actors.Queries;
 using Im.Contracts;
@@ -41,41 +42,40 @@ public static class AiApi
             .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.RecordNotFound, ErrorCodes.Forbidden, ErrorCodes.InvalidState);
     }
 
-    private static async Task<Results<Ok<AiDraftResponse>, ApiErrorResult>> Draft(string record_id, HttpContext context, ActorGateway actors,
+    private static Task<Results<Ok<AiDraftResponse>, ApiErrorResult>> Draft(string record_id, HttpContext context, ActorGateway actors,
         CancellationToken cancellation) =>
-        RequestReader.CheckId("record_id", record_id) is { } invalid
-            ? ApiResults.Error(invalid)
-            : await actors.AskRecordWriter(record_id, groupId => new GroupCommands.GetDraft(groupId, record_id, context.CallerOf()), cancellation);
+        ToRecordWriter(record_id, actors, groupId => new GroupCommands.GetDraft(groupId, record_id, context.CallerOf()), cancellation);
 
     private static async Task<Results<Ok<MessageResponse>, ApiErrorResult>> Approve(string record_id, HttpContext context, ActorGateway actors,
         CancellationToken cancellation)
     {
-        if (RequestReader.CheckId("record_id", record_id) is { } invalid) return ApiResults.Error(invalid);
         Task<Results<Ok<MessageResponse>, ApiErrorResult>> Ask(ApproveDraftRequest body) =>
-            actors.AskRecordWriter(record_id, groupId => new GroupCommands.ApproveDraft(groupId, record_id, body.Content, context.CallerOf()),
+            ToRecordWriter(record_id, actors, groupId => new GroupCommands.ApproveDraft(groupId, record_id, body.Content, context.CallerOf()),
                 cancellation);
+        if (RequestReader.CheckId("record_id", record_id) is { } invalid) return ApiResults.Error(invalid);
         return context.Request.ContentLength is 0 || (context.Request.ContentLength is null && string.IsNullOrEmpty(context.Request.ContentType))
             ? await Ask(new ApproveDraftRequest())
             : await JsonBody.Handle(context.Request, RequestReader.ApproveDraft, Ask, cancellation);
     }
 
-    private static async Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> Reject(string record_id, HttpContext context, ActorGateway actors,
+    private static Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> Reject(string record_id, HttpContext context, ActorGateway actors,
         CancellationToken cancellation) =>
-        RequestReader.CheckId("record_id", record_id) is { } invalid
-            ? ApiResults.Error(invalid)
-            : await actors.AskRecordWriter(record_id, groupId => new GroupCommands.RejectDraft(groupId, record_id, context.CallerOf()), cancellation);
+        ToRecordWriter(record_id, actors, groupId => new GroupCommands.RejectDraft(groupId, record_id, context.CallerOf()), cancellation);
 
-    private static async Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> Stop(string record_id, HttpContext context, ActorGateway actors,
+    private static Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> Stop(string record_id, HttpContext context, ActorGateway actors,
         CancellationToken cancellation) =>
-        RequestReader.CheckId("record_id", record_id) is { } invalid
-            ? ApiResults.Error(invalid)
-            : await actors.AskRecordWriter(record_id, groupId => new GroupCommands.StopAiReply(groupId, record_id, context.CallerOf()), cancellation);
+        ToRecordWriter(record_id, actors, groupId => new GroupCommands.StopAiReply(groupId, record_id, context.CallerOf()), cancellation);
 
-    private static async Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> Retry(string record_id, HttpContext context, ActorGateway actors,
+    private static Task<Results<Ok<AiInteractionResponse>, ApiErrorResult>> Retry(string record_id, HttpContext context, ActorGateway actors,
         CancellationToken cancellation) =>
-        RequestReader.CheckId("record_id", record_id) is { } invalid
+        ToRecordWriter(record_id, actors, groupId => new GroupCommands.RetryAiReply(groupId, record_id, context.CallerOf()), cancellation);
+
+    /// <summary>A command about one record, for its group's writer; a bad id is 400 before anything is read.</summary>
+    private static async Task<Results<Ok<T>, ApiErrorResult>> ToRecordWriter<T>(string recordId, ActorGateway actors,
+        Func<string, IRepliedWith<T>> command, CancellationToken cancellation) where T : class =>
+        RequestReader.CheckId("record_id", recordId) is { } invalid
             ? ApiResults.Error(invalid)
-            : await actors.AskRecordWriter(record_id, groupId => new GroupCommands.RetryAiReply(groupId, record_id, context.CallerOf()), cancellation);
+            : await actors.AskRecordWriter(recordId, command, cancellation);
 
     // The query is bound as plain strings, so RequestReader's rules read it: ASCII digits only, 1003 for a missing group.
     private static async Task<Results<Ok<AiInteractionListResponse>, ApiErrorResult>> List(string? group_id, string? page, string? page_size,
