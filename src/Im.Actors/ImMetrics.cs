@@ -61,7 +61,7 @@ public sealed class ImMetrics : IDisposable
         Meter.CreateObservableCounter("im_pushes", () => Volatile.Read(ref _pushes),
             description: "Pushed frames queued to this node's WebSocket connections.");
         Meter.CreateObservableCounter("im_fanout_events", () => Volatile.Read(ref _fanoutEvents),
-            description: "Stored-message events this node's fan-out received from the store.");
+            description: "Events (a frame and its recipients: messages, AI states and pieces) this node's fan-out received from the store.");
         Meter.CreateObservableCounter("im_ai_calls",
             () => AiOutcomes.Select((outcome, i) => new Measurement<long>(Volatile.Read(ref _aiCalls[i]), Tag("outcome", outcome))),
             description: "AI calls this node finished, by outcome: ok, the record's code, or circuit_open.");

@@ -4,6 +4,7 @@ using Im.Actors.Ai;
 using Im.Actors.Storage;
 using Im.Contracts;
 using static Im.Actors.Groups.GroupCommands;
+using static Im.Actors.Tests.Support.OutcomeAssert;
 
 namespace Im.Actors.Tests;
 

@@ -6,6 +6,7 @@ using Im.Contracts;
 using Im.TestSupport;
 using StackExchange.Redis;
 using static Im.Actors.Groups.GroupCommands;
+using static Im.Actors.Tests.Support.OutcomeAssert;
 
 namespace Im.Actors.Tests;
 

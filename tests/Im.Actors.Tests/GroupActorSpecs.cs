@@ -11,6 +11,7 @@ using Im.TestSupport;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 using static Im.Actors.Groups.GroupCommands;
+using static Im.Actors.Tests.Support.OutcomeAssert;
 
 namespace Im.Actors.Tests;
 
@@ -61,18 +62,6 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
         this.AskThroughProbe(group, command, AskTimeout);
 
     private static Caller Jwt(string userId) => Caller.FromToken(userId, isAdmin: false);
-
-    private static T Ok<T>(Outcome<T> outcome) where T : class
-    {
-        Assert.Null(outcome.Error);
-        return Assert.IsType<T>(outcome.Value);
-    }
-
-    private static void Refused<T>(string code, Outcome<T> outcome) where T : class
-    {
-        Assert.Null(outcome.Value);
-        Assert.Equal(code, outcome.Error?.Code);
-    }
 
     /// <summary>A group made through the actor, by a creator who exists, with the given members added through it too.</summary>
     private async Task<IActorRef> GroupWith(params (string User, string SystemRole, string GroupRole)[] members)

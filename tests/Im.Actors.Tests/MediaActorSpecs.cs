@@ -7,6 +7,7 @@ using Im.Contracts;
 using Im.TestSupport;
 using StackExchange.Redis;
 using Xunit.Abstractions;
+using static Im.Actors.Tests.Support.OutcomeAssert;
 
 namespace Im.Actors.Tests;
 
@@ -55,18 +56,6 @@ public sealed class MediaActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
     {
         var keys = (RedisResult[])(await _server.Redis.GetDatabase().ExecuteAsync("KEYS", _store.Keys.Prefix + "*"))!;
         return keys.Select(key => (string)key!).Order(StringComparer.Ordinal).ToList();
-    }
-
-    private static T Ok<T>(Outcome<T> outcome) where T : class
-    {
-        Assert.Null(outcome.Error);
-        return Assert.IsType<T>(outcome.Value);
-    }
-
-    private static void Refused<T>(string code, Outcome<T> outcome) where T : class
-    {
-        Assert.Null(outcome.Value);
-        Assert.Equal(code, outcome.Error?.Code);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Im.Contracts;
 using Im.TestSupport;
+using static Im.End2End.Tests.FrameLabels;
 
 namespace Im.End2End.Tests;
 
@@ -41,12 +42,6 @@ public sealed class AiReviewSpecs(TrickleHost host) : IClassFixture<TrickleHost>
 
     private static bool IsState(JsonNode frame, string state) =>
         (string?)frame["type"] == FrameTypes.AiState && (string?)frame["state"] == state;
-
-    private static string Label(JsonNode frame) => (string?)frame["type"] switch
-    {
-        FrameTypes.AiState => $"ai_state {(string?)frame["state"]}",
-        var type => type ?? "",
-    };
 
     [Fact]
     public async Task Should_show_the_draft_to_doctors_only_and_send_the_one_approved_reply_to_everyone()

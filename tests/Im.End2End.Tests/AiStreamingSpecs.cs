@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Im.Contracts;
 using Im.TestSupport;
+using static Im.End2End.Tests.FrameLabels;
 
 namespace Im.End2End.Tests;
 
@@ -310,7 +311,7 @@ public sealed class AiStreamingSpecs(E2EFixture shared, TrickleHost streaming) :
         var api = host.Api;
         var (doctor, patient, group) = await api.CreateConsultation();
         await using var doctorSocket = await WsClient.Connect(host.BaseAddress, doctor.UserId);
-        Assert.Equal(0, (await Scrape(host)).Value("im_ai_breaker_state"));
+        Assert.Equal(0, (await PrometheusText.Scrape(host)).Value("im_ai_breaker_state"));
 
         for (var i = 1; i <= 2; i++)
         {
@@ -410,14 +411,6 @@ public sealed class AiStreamingSpecs(E2EFixture shared, TrickleHost streaming) :
 
     private static bool IsDelta(JsonNode frame) => Type(frame) == FrameTypes.AiDelta;
 
-    /// <summary>A frame as the order assertions compare it: its type, and a state's name and code or a piece's index.</summary>
-    private static string Label(JsonNode frame) => Type(frame) switch
-    {
-        FrameTypes.AiState => $"ai_state {(string?)frame["state"]}{((string?)frame["code"] is { } code ? " " + code : "")}",
-        FrameTypes.AiDelta => $"ai_delta {(int)frame["index"]!}",
-        var type => type ?? frame.ToJsonString(),
-    };
-
     private static IEnumerable<string> DeltaLabels(int count) => Enumerable.Range(0, count).Select(i => $"ai_delta {i}");
 
     /// <summary>How many pieces the stand-in streams an answer in (its rule: at most 20, of at least 3 characters).</summary>
@@ -440,13 +433,11 @@ public sealed class AiStreamingSpecs(E2EFixture shared, TrickleHost streaming) :
         Assert.Equal((code, clientMsgId), ((string?)frame["code"], (string?)frame["client_msg_id"]));
     }
 
-    private static async Task<PrometheusText> Scrape(HostProcess host) =>
-        PrometheusText.Parse(await host.Http.GetStringAsync("/metrics"));
 
     private static async Task<PrometheusText> ScrapeUntil(HostProcess host, Func<PrometheusText, bool> condition, string what)
     {
         PrometheusText? last = null;
-        await Eventually.True(async () => condition(last = await Scrape(host)), Wait, what);
+        await Eventually.True(async () => condition(last = await PrometheusText.Scrape(host)), Wait, what);
         return last!;
     }
 

@@ -30,6 +30,9 @@ public sealed partial class PrometheusText
         public string LabelText => string.Join(",", Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"));
     }
 
+    /// <summary>A host's <c>/metrics</c> as a loopback caller reads it.</summary>
+    public static async Task<PrometheusText> Scrape(HostProcess host) => Parse(await host.Http.GetStringAsync("/metrics"));
+
     public static PrometheusText Parse(string text)
     {
         var types = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -45,7 +45,7 @@ public sealed partial class GroupActor
         Receive<RetryAiReply>(RetryReply);
         Receive<ApproveDraft>(Approve);
         Receive<RejectDraft>(Reject);
-        Receive<GetDraft>(command => DraftFor(command).PipeTo(Sender));
+        Receive<GetDraft>(command => DraftFor(command, _state).PipeTo(Sender));
         Receive<AiAnswered>(answered => Finish(new FinishAttempt(answered, 1)));
         Receive<FinishAttempt>(Finish);
         Receive<WakeForOrphanedRecords>(_ =>
@@ -72,16 +72,16 @@ public sealed partial class GroupActor
             Log.Debug("Ignored the end of attempt {0} of record {1}: it is no longer open", answered.Attempt, answered.RecordId);
             return;
         }
-        var recipients = _state.Recipients();
-        var doctors = _state.Doctors();
-        var others = recipients.Except(doctors).ToList();
+        var state = _state;
+        var recipients = state.Recipients();
         RunWrite(finish, async () =>
         {
             switch (answered.Result)
             {
                 case AiCallResult.Answered answer when open.AiMode == AiModes.Review:
+                    var doctors = state.Doctors();
                     await _store.StoreDraft(_groupId, open.RecordId, open.UserMessageId, open.Attempt, answer.Content, answer.DurationMs,
-                        doctors, others);
+                        doctors, recipients.Except(doctors));
                     return new WriteResult(null, () => _state = _state.WithoutOpenRecord(open.RecordId));
                 case AiCallResult.Answered answer:
                     var reply = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, answer.Content, recipients, null,
@@ -189,17 +189,11 @@ public sealed partial class GroupActor
         });
     }
 
-    /// <summary>A pending draft's text: for the group's doctors and admins, never a patient.</summary>
-    private Task<Outcome<AiDraftResponse>> DraftFor(GetDraft command)
+    /// <summary>A pending draft's text: for the group's doctors and admins, never a patient. A read: no write waits for it.</summary>
+    private async Task<Outcome<AiDraftResponse>> DraftFor(GetDraft command, GroupState state)
     {
-        var state = _state;
-        return Read();
-
-        async Task<Outcome<AiDraftResponse>> Read()
-        {
-            var stored = await _store.GetStoredRecord(command.RecordId);
-            return state.DecideReview(stored, command.Caller) is { } refused ? refused : stored!.Draft!;
-        }
+        var stored = await _store.GetStoredRecord(command.RecordId);
+        return state.DecideReview(stored, command.Caller) is { } refused ? refused : stored!.Draft!;
     }
 
     /// <summary>

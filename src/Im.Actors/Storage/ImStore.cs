@@ -305,8 +305,9 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     public async Task<StoredAiRecord?> GetStoredRecord(string recordId)
     {
         var entries = await Db.HashGetAllAsync(keys.Record(recordId));
-        if (ToRecord(entries) is not { } record) return null;
+        if (entries.Length == 0) return null;
         var f = entries.ToStringDictionary();
+        var record = ToRecord(f);
         var draft = record.ReviewState == ReviewStates.Pending && f.TryGetValue("draft", out var content)
             ? new AiDraftResponse(record.RecordId, record.GroupId, record.UserMessageId, content, f.GetValueOrDefault("draft_at") ?? record.UpdatedAt)
             : null;
@@ -453,10 +454,10 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
             f["created_at"]);
     }
 
-    private static AiInteractionResponse? ToRecord(HashEntry[] entries)
+    private static AiInteractionResponse? ToRecord(HashEntry[] entries) => entries.Length == 0 ? null : ToRecord(entries.ToStringDictionary());
+
+    private static AiInteractionResponse ToRecord(Dictionary<string, string> f)
     {
-        if (entries.Length == 0) return null;
-        var f = entries.ToStringDictionary();
         return new AiInteractionResponse(long.Parse(f["id"], CultureInfo.InvariantCulture), f["record_id"], f["group_id"],
             f["user_message_id"], f.GetValueOrDefault("ai_message_id"), f["ai_service_url"],
             int.Parse(f["status"], CultureInfo.InvariantCulture),

@@ -27,6 +27,22 @@ public static class ActorSpecs
     }
 }
 
+/// <summary>What an actor's <see cref="Outcome{T}"/> reply must be: a value, or a refusal with one code.</summary>
+public static class OutcomeAssert
+{
+    public static T Ok<T>(Outcome<T> outcome) where T : class
+    {
+        Assert.Null(outcome.Error);
+        return Assert.IsType<T>(outcome.Value);
+    }
+
+    public static void Refused<T>(string code, Outcome<T> outcome) where T : class
+    {
+        Assert.Null(outcome.Value);
+        Assert.Equal(code, outcome.Error?.Code);
+    }
+}
+
 /// <summary>An AI endpoint that is just a URL.</summary>
 public sealed class FixedAiEndpoint(string url) : IAiEndpoint
 {
