@@ -101,6 +101,46 @@ public sealed class ImageSanitizerSpecs
     public void Should_refuse_a_truncated_jpeg_as_undecodable() =>
         RefusedAsInvalid(Sanitizer.Sanitize(TestImages.TruncatedJpeg()), "could not be decoded");
 
+    public static TheoryData<string> Cuts => new(TestImages.Cuts().Select(cut => cut.What));
+
+    /// <summary>
+    /// ImageSharp makes a picture of a file that lost its end, grey or blank where the pixels are
+    /// missing; a clinical photo that silently lost part of itself must come back to the client as a refusal.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cuts))]
+    public void Should_refuse_an_image_cut_short_as_undecodable(string what)
+    {
+        var (_, _, cut) = TestImages.Cuts().Single(c => c.What == what);
+
+        RefusedAsInvalid(Sanitizer.Sanitize(cut), "could not be decoded");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cuts))]
+    public void Should_accept_the_whole_file_of_each_cut(string what)
+    {
+        var (_, whole, _) = TestImages.Cuts().Single(c => c.What == what);
+
+        var clean = Clean(whole);
+
+        Assert.Equal((TestImages.CutWidth, TestImages.CutHeight), (clean.Width, clean.Height));
+    }
+
+    [Theory]
+    [InlineData(MediaTypes.Jpeg)]
+    [InlineData(MediaTypes.Png)]
+    [InlineData(MediaTypes.Webp)]
+    [InlineData(MediaTypes.Gif)]
+    public void Should_accept_a_whole_image_followed_by_other_bytes(string contentType)
+    {
+        // Files often carry data after their end (a phone's appended depth map or video); only a cut end is refused.
+        var whole = TestImages.All().Single(image => image.ContentType == contentType).Bytes;
+        var appended = whole.Concat(TestImages.Text()).Concat(new byte[] { 0xFF, 0xD8, 0xFF, 0xDA, 0x00 }).ToArray();
+
+        Assert.Equal(contentType, Clean(appended).ContentType);
+    }
+
     [Fact]
     public void Should_refuse_more_than_5_MiB_by_its_size_alone()
     {

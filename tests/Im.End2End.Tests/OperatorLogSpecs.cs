@@ -51,6 +51,36 @@ public sealed class OperatorLogSpecs(E2EFixture fixture)
         Assert.DoesNotContain(lines, l => l.Message.Contains("#http500", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// "Ready" means requests are served, so it comes after Kestrel listens and after the start-up line,
+    /// once: a node that joins itself has its shard regions answering before the server listens.
+    /// </summary>
+    [Fact]
+    public async Task Should_log_ready_once_after_the_server_listens_and_the_start_up_line()
+    {
+        await using var host = await HostProcess.Start(new Dictionary<string, string>
+        {
+            ["Logging__LogLevel__Default"] = "Information",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+            ["Logging__Console__FormatterName"] = "json",
+        });
+        static bool IsReady((string Category, string Level, string Message) line) =>
+            line.Message.StartsWith("Ready: akka.tcp://im@", StringComparison.Ordinal) && line.Message.Contains(" serves requests", StringComparison.Ordinal);
+
+        List<(string Category, string Level, string Message)> lines = [];
+        await Eventually.True(() => (lines = Lines(host.Output)).Any(IsReady), TimeSpan.FromSeconds(10), "the Ready line");
+
+        var listening = lines.FindIndex(l => l.Category == "Microsoft.Hosting.Lifetime"
+            && l.Message == $"Now listening on: {host.BaseAddress.ToString().TrimEnd('/')}");
+        var startup = lines.FindIndex(l => l.Message.StartsWith("ImAkka ", StringComparison.Ordinal));
+        var ready = lines.FindIndex(IsReady);
+        var order = $"listening at line {listening}, start-up at {startup}, ready at {ready}:\n{host.Output}";
+        Assert.True(listening >= 0 && startup >= 0, order);
+        Assert.True(listening < ready, "Ready before Kestrel listens; " + order);
+        Assert.True(startup < ready, "Ready before the start-up line; " + order);
+        Assert.Single(lines, IsReady);
+    }
+
     /// <summary>The JSON console formatter's lines; anything else the process printed is not a log line.</summary>
     private static List<(string Category, string Level, string Message)> Lines(string output)
     {

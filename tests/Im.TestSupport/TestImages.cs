@@ -38,6 +38,54 @@ public static class TestImages
     /// <summary>A JPEG cut off after its first few hundred bytes.</summary>
     public static byte[] TruncatedJpeg() => Jpeg(640, 480)[..300];
 
+    /// <summary>The side of the images the truncation specs cut: large enough for pixel data of some length.</summary>
+    public const int CutWidth = 640;
+    public const int CutHeight = 480;
+
+    /// <summary>
+    /// Whole files and the same files cut short, as a dropped upload leaves them: each cut ends where a
+    /// lenient decoder still makes a picture of it, filling in what is missing.
+    /// </summary>
+    public static IReadOnlyList<(string What, byte[] Whole, byte[] Cut)> Cuts()
+    {
+        var jpeg = Jpeg(CutWidth, CutHeight);
+        var png = Png(CutWidth, CutHeight);
+        var gif = Gif(CutWidth, CutHeight);
+        var webp = Webp(CutWidth, CutHeight);
+        var thumbnailed = WithThumbnail(jpeg);
+        return
+        [
+            ("jpeg cut in its scan data", jpeg, jpeg[..MidScan(jpeg)]),
+            // The thumbnail (a whole JPEG in an APP segment) holds an EOI: only a marker-by-marker walk knows it is not the image's.
+            ("jpeg with a thumbnail, cut in its scan data", thumbnailed, thumbnailed[..MidScan(thumbnailed)]),
+            ("jpeg without its EOI marker", jpeg, jpeg[..^2]),
+            ("png cut in its pixel data", png, png[..(png.Length / 2)]),
+            ("png cut before its IEND chunk", png, png[..^12]),
+            ("gif cut in its pixel data", gif, gif[..(gif.Length / 2)]),
+            ("gif without its trailer", gif, gif[..^1]),
+            ("webp cut in its pixel data", webp, webp[..(webp.Length / 2)]),
+            ("webp one byte short", webp, webp[..^1]),
+        ];
+    }
+
+    /// <summary>The offset halfway through the entropy-coded data after the JPEG's last SOS segment.</summary>
+    private static int MidScan(byte[] jpeg)
+    {
+        // Entropy-coded data never holds FF DA (an FF there is followed by 00 or a restart marker), so the last one is the last SOS.
+        var sos = jpeg.AsSpan().LastIndexOf([(byte)0xFF, (byte)0xDA]);
+        var data = sos + 2 + BinaryPrimitives.ReadUInt16BigEndian(jpeg.AsSpan(sos + 2));
+        return (data + jpeg.Length - 2) / 2;
+    }
+
+    /// <summary>The JPEG with a whole small JPEG in an APP15 segment after its SOI, as cameras embed a thumbnail.</summary>
+    public static byte[] WithThumbnail(byte[] jpeg)
+    {
+        var thumbnail = Jpeg(16, 16);
+        var length = new byte[2];
+        BinaryPrimitives.WriteUInt16BigEndian(length, (ushort)(thumbnail.Length + 2));
+        return [.. jpeg[..2], 0xFF, 0xEF, .. length, .. thumbnail, .. jpeg[2..]];
+    }
+
     /// <summary>
     /// A decompression bomb: a valid PNG header claiming <paramref name="side"/>² pixels (400 million by
     /// default, 1.6 GB decoded) over a few hundred bytes of data.

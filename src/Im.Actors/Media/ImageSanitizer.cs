@@ -89,6 +89,7 @@ public sealed class ImageSanitizer
             if (info is null) return Undecodable;
             if ((long)info.Width * info.Height > _limits.MaxPixels)
                 return ApiError.Invalid("file", $"an image may have at most {_limits.MaxPixels} pixels");
+            if (!IsWhole(format, upload)) return Undecodable;
 
             using var image = format == GifFormat.Instance
                 ? Image.Load(_configuration, upload, new GifDecoder { DecodingMode = FrameDecodingMode.First })
@@ -131,6 +132,104 @@ public sealed class ImageSanitizer
         metadata.IccProfile = null;
         metadata.IptcProfile = null;
     }
+
+    /// <summary>
+    /// Whether the file reaches its format's end: a JPEG's EOI after its last scan, a PNG's IEND chunk, a
+    /// GIF's trailer, a WebP's whole RIFF. ImageSharp 2.1 decodes a file cut short without a word, grey or
+    /// blank where the pixels are missing, and a clinical photo that silently lost part of itself must be
+    /// refused so that the client sends it again. Each walk follows the format's structure, lengths and
+    /// all, as the decoder does: an end marker inside a segment (a JPEG's embedded thumbnail has an EOI of
+    /// its own) is not the end, and whatever follows the real end (data a phone appends) does not matter.
+    /// </summary>
+    private static bool IsWhole(IImageFormat format, ReadOnlySpan<byte> bytes) =>
+        format == JpegFormat.Instance ? JpegReachesEoi(bytes)
+        : format == PngFormat.Instance ? PngReachesIend(bytes)
+        : format == GifFormat.Instance ? GifReachesTrailer(bytes)
+        : format == WebpFormat.Instance && WebpHoldsItsRiff(bytes);
+
+    private static bool JpegReachesEoi(ReadOnlySpan<byte> jpeg)
+    {
+        var at = 2; // past SOI
+        while (true)
+        {
+            // A marker is FF and a code; more FFs before it are fill, and the decoder skips stray bytes too.
+            while (at < jpeg.Length && jpeg[at] != 0xFF) at++;
+            while (at < jpeg.Length && jpeg[at] == 0xFF) at++;
+            if (at >= jpeg.Length) return false;
+            var marker = jpeg[at++];
+            if (marker == 0xD9) return true; // EOI
+            if (marker is 0x01 or (>= 0xD0 and <= 0xD8)) continue; // TEM, RSTn, SOI: no length
+            if (jpeg.Length - at < 2) return false;
+            var length = BinaryPrimitives.ReadUInt16BigEndian(jpeg[at..]);
+            if (length < 2 || length > jpeg.Length - at) return false;
+            at += length;
+            if (marker != 0xDA) continue;
+            // After SOS, the entropy-coded data runs to the next marker that is not RSTn; FF 00 is a stuffed FF.
+            while (true)
+            {
+                var ff = jpeg[at..].IndexOf((byte)0xFF);
+                if (ff < 0 || at + ff + 1 >= jpeg.Length) return false;
+                at += ff;
+                var next = jpeg[at + 1];
+                if (next is 0x00 or (>= 0xD0 and <= 0xD7)) at += 2;
+                else break;
+            }
+        }
+    }
+
+    private static bool PngReachesIend(ReadOnlySpan<byte> png)
+    {
+        const int Framing = 12;
+        var at = 8; // past the signature
+        while (png.Length - at >= Framing)
+        {
+            var length = BinaryPrimitives.ReadUInt32BigEndian(png[at..]);
+            if (length > png.Length - at - Framing) return false;
+            if (png.Slice(at + 4, 4).SequenceEqual("IEND"u8)) return true;
+            at += Framing + (int)length;
+        }
+        return false;
+    }
+
+    private static bool GifReachesTrailer(ReadOnlySpan<byte> gif)
+    {
+        const int Header = 13; // signature, version and the logical screen descriptor
+        if (gif.Length < Header) return false;
+        var at = Header + ColourTable(gif[10]);
+        while (at < gif.Length)
+        {
+            switch (gif[at])
+            {
+                case 0x3B: // trailer
+                    return true;
+                case 0x21: // extension: introducer, label, then data sub-blocks
+                    at += 2;
+                    break;
+                case 0x2C: // image: descriptor, its colour table, the LZW code size, then data sub-blocks
+                    if (gif.Length - at < 10) return false;
+                    at += 10 + ColourTable(gif[at + 9]) + 1;
+                    break;
+                default: // the decoder skips a byte that starts no block
+                    at++;
+                    continue;
+            }
+            // Sub-blocks: a length byte and that many bytes each, up to a zero length.
+            while (true)
+            {
+                if (at >= gif.Length) return false;
+                var size = gif[at];
+                at += 1 + size;
+                if (size == 0) break;
+            }
+        }
+        return false;
+
+        static int ColourTable(byte flags) => (flags & 0x80) == 0 ? 0 : 3 << ((flags & 0x07) + 1);
+    }
+
+    // "RIFF", the size of what follows it, "WEBP" and the chunks: the file holds all that size says.
+    private static bool WebpHoldsItsRiff(ReadOnlySpan<byte> webp) =>
+        webp.Length >= 12 && BinaryPrimitives.ReadUInt32LittleEndian(webp[4..]) <= webp.Length - 8L;
 
     /// <summary>
     /// The PNG without its zTXt and iTXt chunks. The decoder inflates their text whole, with no bound,

@@ -54,7 +54,8 @@ public static class AkkaSetup
         }
         """;
 
-    private static async Task WaitForShardRegions(ActorSystem system, IActorRef[] regions, ClusterReadiness readiness, ILogger logger)
+    private static async Task WaitForShardRegions(ActorSystem system, IActorRef[] regions, ClusterReadiness readiness,
+        TaskCompletionSource<Address> regionsAnswered, ILogger logger)
     {
         while (!system.WhenTerminated.IsCompleted)
         {
@@ -62,8 +63,7 @@ public static class AkkaSetup
             {
                 await Task.WhenAll(regions.Select(region => region.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(3))));
                 readiness.MarkUp();
-                logger.LogInformation("Ready: {Address} serves requests (its shard regions reach their coordinators)",
-                    Cluster.Get(system).SelfAddress);
+                regionsAnswered.TrySetResult(Cluster.Get(system).SelfAddress);
                 return;
             }
             catch (AskTimeoutException)
@@ -71,6 +71,21 @@ public static class AkkaSetup
                 logger.LogInformation("Shard regions have not reached their coordinators yet; still answering 503");
             }
         }
+    }
+
+    /// <summary>
+    /// Writes the Ready line once, when both are true: the shard regions answer (readiness goes up at that
+    /// moment, not here) and the host has started. The line tells an operator that requests are served, but
+    /// the regions of a node that joins itself usually answer before Kestrel listens, so written when they
+    /// answered it came before the server listened and before the start-up line. ApplicationStarted fires
+    /// after Kestrel listens and after every hosted service's StartedAsync, the start-up line's included.
+    /// </summary>
+    private static async Task LogReadyOnceServing(Task<Address> regionsAnswered, IHostApplicationLifetime lifetime, ILogger logger)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+            await Task.WhenAll(regionsAnswered, started.Task);
+        logger.LogInformation("Ready: {Address} serves requests (its shard regions reach their coordinators)", await regionsAnswered);
     }
 
     /// <summary>
@@ -133,7 +148,9 @@ public static class AkkaSetup
                     var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Im.Host.Startup");
                     var cluster = Cluster.Get(system);
                     IActorRef[] regions = [registry.Get<GroupRegion>(), registry.Get<UserRegion>()];
-                    cluster.RegisterOnMemberUp(() => _ = WaitForShardRegions(system, regions, readiness, logger));
+                    var regionsAnswered = new TaskCompletionSource<Address>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _ = LogReadyOnceServing(regionsAnswered.Task, sp.GetRequiredService<IHostApplicationLifetime>(), logger);
+                    cluster.RegisterOnMemberUp(() => _ = WaitForShardRegions(system, regions, readiness, regionsAnswered, logger));
                     cluster.RegisterOnMemberRemoved(readiness.MarkDown);
                     // With no seed nodes there is no one to join but ourselves.
                     if (node.SeedNodes.Length == 0) cluster.Join(cluster.SelfAddress);
