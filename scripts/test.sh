@@ -2,8 +2,17 @@
 # The test command: installs what the tests need, builds once, runs every test project, and ends
 # with one line "N passed, N failed" summed over all of them. Exits non-zero on any failure.
 # Servers (redis-server, the host, the stand-in AI) are started and stopped by the tests themselves.
+#   scripts/test.sh          everything (what CI runs)
+#   scripts/test.sh --fast   the inner loop: request validation and the actor and store specs (about a minute)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+fast=false
+case "${1:-}" in
+  "") ;;
+  --fast) fast=true ;;
+  *) echo "usage: scripts/test.sh [--fast]" >&2; exit 2 ;;
+esac
 
 log() { printf '[test] %s\n' "$*"; }
 
@@ -27,13 +36,16 @@ if ! command -v redis-server >/dev/null 2>&1; then
   # The fresh package may have started a system-wide server on 6379; nothing here uses it.
   (systemctl stop redis-server || service redis-server stop) >/dev/null 2>&1 || true
 fi
-# docker-compose (1.29): the deployment specs validate docker-compose.yml with `docker-compose config`.
-ensure docker-compose docker-compose
-# openssl: scripts/token.sh signs tokens with it, and the authorization specs use the script.
-ensure openssl openssl
-# chromium: the browser specs open /ops and /docs in it headless, through Playwright for .NET
-# pointed at this binary (Playwright's own browser download is never used).
-ensure chromium chromium
+# The host and end-to-end specs need more; the fast tier does not.
+if [ "$fast" = false ]; then
+  # docker-compose (1.29): the deployment specs validate docker-compose.yml with `docker-compose config`.
+  ensure docker-compose docker-compose
+  # openssl: scripts/token.sh signs tokens with it, and the authorization specs use the script.
+  ensure openssl openssl
+  # chromium: the browser specs open /ops and /docs in it headless, through Playwright for .NET
+  # pointed at this binary (Playwright's own browser download is never used).
+  ensure chromium chromium
+fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results=$(mktemp -d)
@@ -48,7 +60,9 @@ fi
 
 passed=0
 failed=0
-for project in tests/*/*.csproj; do
+projects=(tests/*/*.csproj)
+if [ "$fast" = true ]; then projects=(tests/Im.Contracts.Tests/Im.Contracts.Tests.csproj tests/Im.Actors.Tests/Im.Actors.Tests.csproj); fi
+for project in "${projects[@]}"; do
   name=$(basename "$project" .csproj)
   grep -q 'Microsoft.NET.Test.Sdk' "$project" || continue
   log "running $name"

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using Im.Actors.Events;
 using Im.Actors.Storage;
 using Im.Contracts;
 using StackExchange.Redis;
@@ -15,9 +16,10 @@ namespace ImAkka.Baselines;
 /// the sender checked against the group's members held in memory (as a GroupActor holds them), and
 /// one <see cref="ImStore.AppendMessage"/>: the same Lua script (INCR id, HINCRBY seq, HSET message,
 /// ZADD timeline, PUBLISH), keys and event payload — but concurrently, straight from the endpoint.
-/// The broadcaster consumes the same events channel in order, reads each <see cref="PushEvent"/>
-/// and writes the same frame to each local socket of each recipient through a
-/// bounded queue and one pump per socket, as ImAkka's sessions do; no FanoutActor, no SessionActor.
+/// The broadcaster reads each group's events channel in order (subscribed when the group is set up),
+/// reads each <see cref="GroupEvent"/> and writes its frame, made once, to each local socket of each
+/// recipient through a bounded queue and one pump per socket, as ImAkka's sessions do; no
+/// SessionsActor, no SessionActor.
 /// </summary>
 public static class BareServer
 {
@@ -31,7 +33,7 @@ public static class BareServer
         options.AbortOnConnectFail = false;
         var redis = await ConnectionMultiplexer.ConnectAsync(options);
         var store = new ImStore(redis, new StoreKeys(prefix), TimeProvider.System);
-        var state = new State(store);
+        var state = new State(store, redis);
         builder.Services.AddSingleton(state);
 
         var app = builder.Build();
@@ -40,14 +42,10 @@ public static class BareServer
         app.MapPost("/send", state.Send);
         app.Map("/ws/{user_id}", state.Connect);
         app.MapGet("/stats", () => Results.Json(new { events = state.Events, pushes = state.Pushes }));
-
-        var queue = await redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
-        // A ChannelMessageQueue hands messages over one at a time in publish order, as ImAkka's fan-out reads them.
-        queue.OnMessage(message => state.Deliver(message.Message!));
         return app;
     }
 
-    private sealed class State(ImStore store)
+    private sealed class State(ImStore store, IConnectionMultiplexer redis)
     {
         private readonly ConcurrentDictionary<string, Lazy<Task<Group?>>> _groups = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, ConcurrentDictionary<Session, byte>> _sessions = new(StringComparer.Ordinal);
@@ -75,6 +73,9 @@ public static class BareServer
             var groupId = Ids.NewGroupId(now);
             await store.CreateGroup(groupId, "bench", null, users[0]);
             for (var i = 1; i < users.Count; i++) await store.AddMember(groupId, users[i], roles[i]);
+            // A ChannelMessageQueue hands messages over one at a time in publish order, as ImAkka's sessions parent reads them.
+            var queue = await redis.GetSubscriber().SubscribeAsync(store.Keys.GroupEvents(groupId));
+            queue.OnMessage(message => Deliver(message.Message!));
             return Results.Json(new { group_id = groupId, members = users });
         }
 
@@ -164,24 +165,21 @@ public static class BareServer
         public void Deliver(string payload)
         {
             Interlocked.Increment(ref _events);
-            PushEvent? pushed;
+            GroupEvent? pushed;
             try
             {
-                pushed = JsonSerializer.Deserialize<PushEvent>(payload, ImJson.Options);
+                pushed = EventEnvelope.ReadGroupEvent(payload);
             }
             catch (JsonException)
             {
                 return;
             }
-            if (pushed is null || pushed.Frame.ValueKind != JsonValueKind.Object) return;
-            var plain = pushed.Frame.GetRawText();
-            string? forSender = null;
+            if (pushed is null) return;
+            string? plain = null;
             foreach (var recipient in pushed.Recipients)
             {
                 if (!_sessions.TryGetValue(recipient, out var sessions) || sessions.IsEmpty) continue;
-                var frame = recipient == pushed.SenderId && pushed.ClientMsgId is { } clientMsgId
-                    ? forSender ??= ImJson.Serialize(pushed.Frame.Deserialize<MessageSentFrame>(ImJson.Options)! with { ClientMsgId = clientMsgId })
-                    : plain;
+                var frame = pushed.FrameFor(recipient) is { } own ? ImJson.Serialize(own) : plain ??= ImJson.Serialize(pushed.Frame());
                 foreach (var session in sessions.Keys)
                 {
                     if (session.TryEnqueue(frame)) Interlocked.Increment(ref _pushes);

@@ -40,7 +40,9 @@ public sealed record NodeFanout(int Node, int Sockets, long EventsReceived, long
     public double Ratio => EventsForOwnSockets == 0 ? double.NaN : (double)EventsReceived / EventsForOwnSockets;
 }
 
-public sealed record ClusterRun(int Nodes, long Messages, long SendFailures, long PushesExpected, long PushesReceived, List<NodeFanout> PerNode)
+/// <param name="Skewed">Every socket on node 1 (senders still spread over all nodes), instead of each group's on a node of its own.</param>
+public sealed record ClusterRun(int Nodes, long Messages, long SendFailures, long PushesExpected, long PushesReceived, List<NodeFanout> PerNode,
+    bool Skewed = false)
 {
     public long Lost => Math.Max(0, PushesExpected - PushesReceived);
 }
@@ -330,10 +332,11 @@ public sealed partial class Bench
             await ClusterUp(nodes);
             var first = new ImAkkaTarget(nodes[0]);
             var groups = await Setup.Groups(first, _http, groupCount, Setup.Doctors(members));
-            runs.Add(await ClusterRound(nodes, groups, members));
+            runs.Add(await ClusterRound(nodes, groups, members, skewed: false));
             nodes.Add(await Servers.StartImAkka(paths, "node3", _redisPort, "cl:", AiEndpoint, NodeSettings(2)));
             await ClusterUp(nodes);
-            runs.Add(await ClusterRound(nodes, groups, members));
+            runs.Add(await ClusterRound(nodes, groups, members, skewed: false));
+            runs.Add(await ClusterRound(nodes, groups, members, skewed: true));
         }
         finally
         {
@@ -356,17 +359,19 @@ public sealed partial class Bench
         }, $"{nodes.Count} nodes Up in one cluster", timeout: TimeSpan.FromSeconds(60));
 
     /// <summary>
-    /// Each group's members connect to one node (group g to node g mod N), senders send through that
-    /// node, and each node's counters say how many events its fan-out read and how many pushes it made.
+    /// Each group's members connect to one node (group g to node g mod N, or all to node 1 when
+    /// skewed), senders send through node g mod N, and each node's counters say how many events its
+    /// fan-out read and how many pushes it made.
     /// </summary>
-    private async Task<ClusterRun> ClusterRound(List<Server> nodes, List<BenchGroup> groups, int members)
+    private async Task<ClusterRun> ClusterRound(List<Server> nodes, List<BenchGroup> groups, int members, bool skewed)
     {
         var n = nodes.Count;
+        int SocketsOn(int g) => skewed ? 0 : g % n;
         var targets = nodes.Select(node => new ImAkkaTarget(node)).ToList();
         var sockets = new List<PushSocket>();
         var uris = new List<Uri>();
         foreach (var (group, g) in groups.Select((group, g) => (group, g)))
-            uris.AddRange(group.Members.Select(m => nodes[g % n].Ws(m)));
+            uris.AddRange(group.Members.Select(m => nodes[SocketsOn(g)].Ws(m)));
         sockets.AddRange(await PushSocket.ConnectMany(uris, _ws, awaitConnected: true));
         try
         {
@@ -399,17 +404,17 @@ public sealed partial class Bench
             var perNode = Enumerable.Range(0, n).Select(i =>
             {
                 long Delta(string name, string? label = null) => (long)(after[i].Sum(name, label) - before[i].Sum(name, label));
-                var own = Enumerable.Range(0, groups.Count).Where(g => g % n == i).Sum(g => perGroup[g]);
-                return new NodeFanout(i + 1, Enumerable.Range(0, groups.Count).Count(g => g % n == i) * members,
+                var own = Enumerable.Range(0, groups.Count).Where(g => SocketsOn(g) == i).Sum(g => perGroup[g]);
+                return new NodeFanout(i + 1, Enumerable.Range(0, groups.Count).Count(g => SocketsOn(g) == i) * members,
                     Delta("im_fanout_events_total"), own, Delta("im_pushes_total"), own * members,
                     Delta("im_messages_stored_total", "msg_type=\"TEXT\""));
             }).ToList();
             foreach (var node in perNode)
             {
-                Progress.Step($"{n} nodes, node {node.Node}: fan-out read {Fmt.N(node.EventsReceived)} events for "
+                Progress.Step($"{n} nodes{(skewed ? " (all sockets on node 1)" : "")}, node {node.Node}: fan-out read {Fmt.N(node.EventsReceived)} events for "
                     + $"{Fmt.N(node.EventsForOwnSockets)} with its own sockets ({Fmt.R(node.Ratio)}×), {Fmt.N(node.PushesDelivered)} pushes");
             }
-            return new ClusterRun(n, messages, failures, expected, sink.Received, perNode);
+            return new ClusterRun(n, messages, failures, expected, sink.Received, perNode, skewed);
         }
         finally
         {

@@ -105,8 +105,8 @@ public static class Explain
         sb.Append($"Each push costs ImAkka {Fmt.D(imUs)} µs of CPU against {Fmt.D(bareUs)} µs; the machine ran at {Cores(cores)} of {r.Machine.Cores} cores. "
             + $"ImAkka's delivered maximum here is {Fmt.N(s.MaxImAkka.Rate)} msg/s against the bare server's {Fmt.N(s.MaxBaseline.Rate)}, so the same rate is "
             + $"{Fmt.D(100 * cells[0].Rate / Math.Max(1, s.MaxBaseline.Rate), "0")} % of the baseline's capacity and {load:P0} of ImAkka's: the tail is queueing "
-            + "in front of the one FanoutActor per node, which reads every event in order and tells each SessionActor its frame, each session then queuing "
-            + "it for its socket's pump — two mailbox hops per push that the bare broadcaster does not have. ");
+            + "in front of the one SessionsActor per node, which reads its groups' events in order and tells each SessionActor the frame (written once), "
+            + "each session then queuing it for its socket's pump — two mailbox hops per push that the bare broadcaster does not have. ");
         sb.Append(ProfileSentence(r, "fanout"));
         return sb.ToString();
     }
@@ -162,10 +162,10 @@ public static class Explain
             + "`Ai__MaxConcurrency` calls, unordered), which reads the context the record fixed (`ImStore.MessagesInRange`: a range read and one hash "
             + "read per message, up to `Ai__ContextMessages`=20), publishes `generating` and at most one `ai_delta` per 100 ms while the answer "
             + "streams in, and the finished answer is one more append through the group's writer, which publishes the reply and `done`. "
-            + $"Each call cost {Fmt.D(events, "0.0")} events on the events channel, of which the {r.Ai.Pieces} streamed pieces are most; every node's "
-            + "fan-out parses each of them, and all of it shares the host's one Redis connection with the probe's appends, which wait behind it. "
+            + $"Each call cost {Fmt.D(events, "0.0")} events on its group's channel, of which the {r.Ai.Pieces} streamed pieces are most; each node "
+            + "with a socket in the group parses each of them, and all of it shares the host's one Redis connection with the probe's appends, which wait behind it. "
             + $"Over the 1–2 s the answers take, that is about {Fmt.N(r.Ai.Calls * Math.Max(0, events - 2) / 1.5)} events a second (all but the message "
-            + $"and `thinking` come while the calls run) through the node's one FanoutActor, beside the probe's {Fmt.N(r.Ai.ProbeRate)}. ");
+            + $"and `thinking` come while the calls run) through the node's one SessionsActor, beside the probe's {Fmt.N(r.Ai.ProbeRate)}. ");
         sb.Append(ProfileSentence(r, "ai"));
         return sb.ToString();
     }
@@ -175,13 +175,16 @@ public static class Explain
         var run = Headlines.LargestCluster(r);
         if (run is null) return "";
         var sb = new StringBuilder();
-        sb.Append($"With {run.Nodes} nodes each FanoutActor read "
+        sb.Append($"With {run.Nodes} nodes the nodes read "
             + string.Join(", ", run.PerNode.Select(n => $"{Fmt.N(n.EventsReceived)} (node {n.Node})"))
-            + $" events for {Fmt.N(run.Messages)} messages, though only "
+            + $" events for {Fmt.N(run.Messages)} messages, of which "
             + string.Join(", ", run.PerNode.Select(n => Fmt.N(n.EventsForOwnSockets)))
-            + " had a recipient with a socket there: every node subscribes to the one events channel and deserializes every event of the cluster, "
-            + "recipient list and all, to find that most have no local session. The work per node therefore grows with the cluster's whole traffic, "
-            + "not with its own sockets, and adding a node adds a reader of everything. ");
+            + " had a recipient with a socket there: a node subscribes to a group's channel while it holds a socket of one of its members, so "
+            + "it reads only those groups' events, and its work grows with its own sockets' groups, not with the cluster's traffic. ");
+        if (Headlines.SkewedCluster(r) is { } skewed)
+            sb.Append("With every socket on node 1, the others read "
+                + string.Join(", ", skewed.PerNode.Skip(1).Select(n => $"{Fmt.N(n.EventsReceived)} (node {n.Node})"))
+                + $" of the fan-out's events, node 1 {Fmt.N(skewed.PerNode[0].EventsReceived)}. ");
         sb.Append(ProfileSentence(r, "fanout"));
         return sb.ToString();
     }

@@ -44,7 +44,9 @@ public static class Headlines
 
     public static Spread AiRatio(Results r) => Spread.Of(r.Ai.Rounds.Select(x => x.Ratio));
 
-    public static ClusterRun? LargestCluster(Results r) => r.Cluster.OrderByDescending(c => c.Nodes).FirstOrDefault();
+    public static ClusterRun? LargestCluster(Results r) => r.Cluster.Where(c => !c.Skewed).OrderByDescending(c => c.Nodes).FirstOrDefault();
+
+    public static ClusterRun? SkewedCluster(Results r) => r.Cluster.FirstOrDefault(c => c.Skewed);
 
     public static Spread ClusterRatio(ClusterRun? run) => run is null ? Spread.Of([]) : Spread.Of(run.PerNode.Select(n => n.Ratio));
 

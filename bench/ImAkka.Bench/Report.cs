@@ -109,10 +109,10 @@ public static class Report
             - **The bare server** (baseline of sends, the hot group and fan-out) is ImAkka's message path without actors: the body read
               and checked by the same `RequestReader`, the sender checked against the group's members held in memory, and one
               `ImStore.AppendMessage` — the very Lua script ImAkka runs (INCR id, HINCRBY seq, HSET message, ZADD timeline, PUBLISH), with
-              the same keys and event payload — called straight from the Kestrel endpoint, concurrently. Its broadcaster consumes the same
-              events channel in order (a `ChannelMessageQueue`), reads each `PushEvent` (a frame and its recipients) and writes that frame to
-              each local socket of each recipient through a bounded queue and one pump per socket, as ImAkka's sessions do; it parses
-              every event too, so the sends phase compares like with like. **The echo** (baseline of idle memory) is a bare Kestrel
+              the same keys and event payload — called straight from the Kestrel endpoint, concurrently. Its broadcaster reads each group's
+              channel in order (a `ChannelMessageQueue`, subscribed when the group is set up), reads each typed event and writes its frame,
+              made once, to each local socket of each recipient through a bounded queue and one pump per socket, as ImAkka's sessions do,
+              so the sends phase compares like with like. **The echo** (baseline of idle memory) is a bare Kestrel
               WebSocket that echoes. **The stand-in AI** answers chat completions in 1–2 s, streamed as server-sent events in ten
               pieces when asked (ImAkka asks, `Ai__Stream=true`), a plain JSON body otherwise.
             - **Alternation.** Every phase runs ImAkka and its baseline in turn, ImAkka first in odd rounds and second in even ones, and
@@ -321,23 +321,24 @@ public static class Report
         md.AppendLine(Sections[10]);
         md.AppendLine();
         md.AppendLine("Nodes on loopback over one `redis-server` (key prefix `cl:`), 12 groups of 4, every member with a socket on the node of its group "
-            + "(group *g* on node *g* mod *N*); messages sent through that node, 16 in flight. Per node, from its own `/metrics`: the events its FanoutActor "
-            + "read (`im_fanout_events_total`), the events that had a recipient with a socket there, the pushes it made (`im_pushes_total`) and the "
-            + "messages its GroupActors stored. The third node joins the running two-node cluster.");
+            + "(group *g* on node *g* mod *N*), and then, skewed, every socket on node 1; messages sent through node *g* mod *N*, 16 in flight. Per node, "
+            + "from its own `/metrics`: the events its SessionsActor read from the group channels it subscribed to (`im_fanout_events_total`), the "
+            + "events that had a recipient with a socket there, the pushes it made (`im_pushes_total`) and the messages its GroupActors stored. "
+            + "The third node joins the running two-node cluster.");
         md.AppendLine();
-        md.AppendLine("| nodes | node | sockets | events read | events for its sockets | read ÷ needed | pushes made / expected | stored here |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| nodes | layout | node | sockets | events read | events for its sockets | read ÷ needed | pushes made / expected | stored here |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var run in r.Cluster)
         {
             foreach (var n in run.PerNode)
             {
-                md.AppendLine($"| {run.Nodes} | {n.Node} | {n.Sockets} | {Fmt.N(n.EventsReceived)} | {Fmt.N(n.EventsForOwnSockets)} | {Fmt.R(n.Ratio)} "
+                md.AppendLine($"| {run.Nodes} | {(run.Skewed ? "all on node 1" : "spread")} | {n.Node} | {n.Sockets} | {Fmt.N(n.EventsReceived)} | {Fmt.N(n.EventsForOwnSockets)} | {(n.EventsForOwnSockets == 0 ? "—" : Fmt.R(n.Ratio))} "
                     + $"| {Fmt.N(n.PushesDelivered)} / {Fmt.N(n.PushesExpected)} | {Fmt.N(n.StoredHere)} |");
             }
         }
         md.AppendLine();
         foreach (var run in r.Cluster)
-            md.AppendLine($"{run.Nodes} nodes: {Fmt.N(run.Messages)} messages, {run.SendFailures} sends failed, pushes received {Fmt.N(run.PushesReceived)} of {Fmt.N(run.PushesExpected)} (lost {run.Lost}).  ");
+            md.AppendLine($"{run.Nodes} nodes{(run.Skewed ? ", all sockets on node 1" : "")}: {Fmt.N(run.Messages)} messages, {run.SendFailures} sends failed, pushes received {Fmt.N(run.PushesReceived)} of {Fmt.N(run.PushesExpected)} (lost {run.Lost}).  ");
         md.AppendLine();
     }
 

@@ -4,11 +4,12 @@ using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Im.Actors.Ai;
 using Im.Actors.Clustering;
-using Im.Actors.Fanout;
+using Im.Actors.Connections;
 using Im.Actors.Groups;
 using Im.Actors.Media;
 using Im.Actors.Ops;
 using Im.Actors.Queries;
+using Im.Actors.Sessions;
 using Im.Actors.Storage;
 using Im.Actors.Users;
 using Microsoft.Extensions.Logging;
@@ -30,7 +31,8 @@ public sealed record ImActorServices(
     AiClient AiClient,
     TimeSpan AskTimeout,
     MediaLimits MediaLimits,
-    ImMetrics Metrics)
+    ImMetrics Metrics,
+    SendRateLimiter SendRate)
 {
     /// <summary>How long a group or user actor stays idle before it is stopped and its memory given back.</summary>
     public TimeSpan PassivateAfter { get; init; } = ImActorsConfiguration.DefaultPassivateAfter;
@@ -67,7 +69,13 @@ public static class ImActorsConfiguration
         {
             registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
             registry.Register<MediaActor>(system.ActorOf(MediaActor.Props(services.Store, new ImageSanitizer(services.MediaLimits)), "media"));
-            registry.Register<FanoutActor>(system.ActorOf(FanoutActor.Props(services.Redis, services.Store.Keys, services.Metrics), "fanout"));
+            var connections = system.ActorOf(ConnectionRegistryActor.Props(
+                new ConnectionStore(services.Redis, services.Store.Keys, TimeProvider.System), ConnectionRegistrySettings.For(NodeId(system))),
+                ConnectionRegistryActor.Name);
+            registry.Register<ConnectionRegistryActor>(connections);
+            registry.Register<SessionsActor>(system.ActorOf(SessionsActor.Props(services.Redis,
+                new SessionsSettings(services.Store, registry.Get<GroupRegion>(), services.SendRate, services.Metrics), connections),
+                SessionsActor.Name));
             var breaker = new AiCircuitBreaker(Math.Max(1, services.Ai.BreakerFailures), TimeSpan.FromSeconds(Math.Max(1, services.Ai.BreakerResetSeconds)),
                 TimeProvider.System);
             registry.Register<AiPipelineActor>(system.ActorOf(

@@ -31,3 +31,15 @@ public sealed record MemberOpsStatus(
     int? AiInFlight,
     int? AiQueued,
     string? AiBreaker);
+
+/// <summary>
+/// <c>GET /api/ops/connections/{user_id}</c>: where a user is connected across the cluster, from the
+/// connection registry. A node that is gone drops out once the cluster removes it (about 15 s after a
+/// crash), or 30–40 s after its last heartbeat when the cluster never removed it.
+/// </summary>
+/// <param name="Devices">The user's open WebSockets, all nodes together.</param>
+public sealed record ConnectionsOpsResponse(string UserId, int Devices, IReadOnlyList<NodeConnectionsOps> Nodes);
+
+/// <param name="Node">The node's address and incarnation, as <c>/api/ops/cluster</c> and the cluster name it.</param>
+/// <param name="Devices">The user's open WebSockets on that node.</param>
+public sealed record NodeConnectionsOps(string Node, int Devices);

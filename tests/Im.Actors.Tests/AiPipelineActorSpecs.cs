@@ -1,3 +1,4 @@
+using Im.Actors.Events;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.TestKit;
@@ -61,7 +62,7 @@ public sealed class AiPipelineActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFi
 
     private int RequestsFor(string content) => _ai.Requests.Count(r => r.ToJsonString().Contains(content.Split(' ')[0], StringComparison.Ordinal));
 
-    private Task<ChannelMessageQueue> Events() => _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+    private Task<ChannelMessageQueue> Events() => _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
     /// <summary>
     /// The next frame the pipeline published about <paramref name="recordId"/> (or the spec's marker), within
@@ -73,7 +74,7 @@ public sealed class AiPipelineActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFi
         while (true)
         {
             var message = await events.ReadAsync(timeout.Token);
-            var frame = JsonSerializer.Deserialize<PushEvent>((string)message.Message!, ImJson.Options)!.Frame;
+            var frame = Pushed.Read(message).Frame;
             if (frame.TryGetProperty("record_id", out var id) && id.GetString() == recordId
                 && !(frame.TryGetProperty("state", out var state) && state.GetString() == AiStates.Thinking))
                 return frame;
@@ -128,6 +129,29 @@ public sealed class AiPipelineActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFi
         Assert.Equal(StandInAiServer.PieceLength, first.GetProperty("text").GetString()!.Length);
         Assert.Equal(answer.Content, first.GetProperty("text").GetString() + rest.GetProperty("text").GetString());
         Assert.Equal(1, rest.GetProperty("index").GetInt32());
+        await events.UnsubscribeAsync();
+    }
+
+    [Fact]
+    public async Task Should_send_what_it_gathered_within_the_interval_when_the_model_pauses()
+    {
+        // Three pieces ten milliseconds apart, then the model stops for a second and a half.
+        var pipeline = Pipeline(deltaInterval: TimeSpan.FromMilliseconds(100));
+        var events = await Events();
+        var call = await Asked(Unique("#pause"));
+
+        pipeline.Tell(call, _writer.Ref);
+
+        Assert.Equal(AiStates.Generating, (await NextFrame(events, call.RecordId)).GetProperty("state").GetString());
+        var first = await NextFrame(events, call.RecordId);
+        // The second and third pieces may not wait for the model to go on: they are out within the interval.
+        var gathered = await NextFrame(events, call.RecordId, within: StandInAiServer.PauseDelay * 2 / 3);
+        Assert.Equal((0, 1), (first.GetProperty("index").GetInt32(), gathered.GetProperty("index").GetInt32()));
+        Assert.Equal(2 * StandInAiServer.PieceLength, gathered.GetProperty("text").GetString()!.Length);
+        var answer = Assert.IsType<AiCallResult.Answered>((await AnsweredFor(call)).Result);
+        var texts = new List<string> { first.GetProperty("text").GetString()!, gathered.GetProperty("text").GetString()! };
+        while (string.Concat(texts).Length < answer.Content.Length) texts.Add((await NextFrame(events, call.RecordId)).GetProperty("text").GetString()!);
+        Assert.Equal(answer.Content, string.Concat(texts));
         await events.UnsubscribeAsync();
     }
 
@@ -195,7 +219,7 @@ public sealed class AiPipelineActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFi
 
         await _writer.ExpectMsgAsync(new AiPipeline.Stopped(call.RecordId, 1), Wait);
         // Published after the confirmation: every frame of the call published before it arrives before this one.
-        await _store.PublishFrame(["patient"], new AiStateFrame(_groupId, call.RecordId, "marker", "marker"));
+        await _store.Publish(new AiStateChanged(_groupId, ["patient"], call.RecordId, "marker", "marker"));
         while ((await NextFrame(events, call.RecordId)).GetProperty("type").GetString() != FrameTypes.AiState)
         {
         }

@@ -6,6 +6,8 @@ using Im.Contracts;
 using static Im.Actors.Groups.GroupCommands;
 using static Im.Actors.Tests.Support.OutcomeAssert;
 
+using Im.Actors.Tests.Support;
+
 namespace Im.Actors.Tests;
 
 /// <summary>
@@ -34,14 +36,14 @@ public sealed partial class GroupActorSpecs
     public async Task Should_store_the_ai_settings_and_tell_every_member()
     {
         var group = await Consultation();
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         var settings = Ok(await SetAi(group, AiModes.Off, 600, Caller.FromHeader("doctor")));
 
         Assert.Equal((_groupId, AiModes.Off, 600, "doctor"), (settings.GroupId, settings.AiMode, settings.PauseAfterDoctorSeconds, settings.UpdatedBy));
         var stored = (await _store.GetGroup(_groupId))!;
         Assert.Equal((AiModes.Off, 600, settings.UpdatedAt), (stored.AiMode, stored.PauseAfterDoctorSeconds, stored.UpdatedAt));
-        var pushed = JsonSerializer.Deserialize<PushEvent>((string)(await events.ReadAsync()).Message!, ImJson.Options)!;
+        var pushed = Pushed.Read(await events.ReadAsync());
         Assert.Equal(["creator", "doctor", "patient"], pushed.Recipients.Order());
         Assert.Equal(new GroupUpdatedFrame(_groupId, AiModes.Off, 600, "doctor"), pushed.Frame.Deserialize<GroupUpdatedFrame>(ImJson.Options));
 

@@ -10,6 +10,8 @@ using StackExchange.Redis;
 using static Im.Actors.Groups.GroupCommands;
 using static Im.Actors.Tests.Support.OutcomeAssert;
 
+using Im.Actors.Tests.Support;
+
 namespace Im.Actors.Tests;
 
 /// <summary>
@@ -53,7 +55,7 @@ public sealed partial class GroupActorSpecs
         while (true)
         {
             var message = await events.ReadAsync(timeout.Token);
-            var pushed = JsonSerializer.Deserialize<PushEvent>((string)message.Message!, ImJson.Options)!;
+            var pushed = Pushed.Read(message);
             if (pushed.Frame.GetProperty("type").GetString() != type) continue;
             var frame = pushed.Frame.Deserialize<T>(ImJson.Options)!;
             if (matching is null || matching(frame)) return frame;
@@ -86,7 +88,7 @@ public sealed partial class GroupActorSpecs
     public async Task Should_store_an_answer_as_the_ai_reply_and_publish_it_then_done()
     {
         var (group, call) = await PatientAsked();
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         var reply = await Answer(group, call, "请多休息", durationMs: 900);
 
@@ -104,7 +106,7 @@ public sealed partial class GroupActorSpecs
     public async Task Should_close_a_failed_attempt_with_its_code_and_say_failed(string code, string reason)
     {
         var (group, call) = await PatientAsked();
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         group.Tell(new AiAnswered(_groupId, call.RecordId, 1, new AiCallResult.Failed(code, reason, 1500)));
 
@@ -141,7 +143,7 @@ public sealed partial class GroupActorSpecs
     public async Task Should_stop_a_reply_for_the_patient_who_asked_cancelling_the_call_first()
     {
         var (group, call) = await PatientAsked();
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         var stopped = Ok(await Ask(group, new StopAiReply(_groupId, call.RecordId, Jwt("patient"))));
 
@@ -253,7 +255,7 @@ public sealed partial class GroupActorSpecs
         group.Tell(new AiAnswered(_groupId, call.RecordId, 1, new AiCallResult.Failed(ErrorCodes.AiTimeout, "no answer", 2000)));
         await ClosedRecord(call.RecordId);
         await Send(group, "creator", "written after the question");
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         var retried = Ok(await Ask(group, new RetryAiReply(_groupId, call.RecordId, Jwt("doctor"))));
 
@@ -307,7 +309,7 @@ public sealed partial class GroupActorSpecs
         Sys.Stop(entity);
         await ExpectTerminatedAsync(entity, AskTimeout);
         Assert.Equal(AiRecordStatus.Pending, (await _store.GetRecord(call.RecordId))!.Status);
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         var restarted = StartGroup();
         restarted.Tell(new WakeForOrphanedRecords(_groupId));

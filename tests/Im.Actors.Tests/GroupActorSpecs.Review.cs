@@ -8,6 +8,8 @@ using StackExchange.Redis;
 using static Im.Actors.Groups.GroupCommands;
 using static Im.Actors.Tests.Support.OutcomeAssert;
 
+using Im.Actors.Tests.Support;
+
 namespace Im.Actors.Tests;
 
 /// <summary>
@@ -37,12 +39,12 @@ public sealed partial class GroupActorSpecs
         return (group, call);
     }
 
-    private static async Task<PushEvent> NextEvent(ChannelMessageQueue events, string frameType)
+    private static async Task<Pushed> NextEvent(ChannelMessageQueue events, string frameType)
     {
         using var timeout = new CancellationTokenSource(AskTimeout);
         while (true)
         {
-            var pushed = JsonSerializer.Deserialize<PushEvent>((string)(await events.ReadAsync(timeout.Token)).Message!, ImJson.Options)!;
+            var pushed = Pushed.Read(await events.ReadAsync(timeout.Token));
             if (pushed.Frame.GetProperty("type").GetString() == frameType) return pushed;
         }
     }
@@ -54,7 +56,7 @@ public sealed partial class GroupActorSpecs
         // The reply being written is the draft: its pieces go to the doctors only.
         Assert.Equal(["creator", "doctor"], call.Recipients.Order());
         Assert.Equal(AiModes.Review, (await _store.GetRecord(call.RecordId))!.AiMode);
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         group.Tell(new AiAnswered(_groupId, call.RecordId, call.Attempt, new AiCallResult.Answered("keep it dry", 1200)));
 
@@ -114,7 +116,7 @@ public sealed partial class GroupActorSpecs
     public async Task Should_reject_a_draft_tell_everyone_and_let_a_doctor_retry_it()
     {
         var (group, call) = await Drafted();
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         var record = Ok(await Ask(group, new RejectDraft(_groupId, call.RecordId, Doctor)));
 

@@ -522,7 +522,7 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
     public async Task Should_neither_push_to_nor_accept_from_a_removed_member()
     {
         var group = await GroupWith(("patient", UserRoles.Patient, UserRoles.Patient));
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
         await Send(group, "creator", "before");
         Assert.Equal(["creator", "patient"], (await ReadEvent(events)).Recipients.Order());
 
@@ -593,7 +593,7 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
     {
         var group = await GroupWith(("doctor", UserRoles.Doctor, UserRoles.Doctor));
         var media = await Uploaded(_groupId, "doctor");
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         var sent = Ok(await Ask(group, SendImage("doctor", media.MediaId))).Message;
 
@@ -610,7 +610,7 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
         var otherGroup = Ids.NewGroupId(DateTimeOffset.UtcNow);
         Assert.NotNull(await _store.CreateGroup(otherGroup, "other", null, "creator"));
         var elsewhere = await Uploaded(otherGroup, "creator");
-        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.Events);
+        var events = await _server.Redis.GetSubscriber().SubscribeAsync(_store.Keys.GroupEvents(_groupId));
 
         foreach (var mediaId in new[] { "media_20250101000000_unknown1", elsewhere.MediaId })
         {
@@ -677,7 +677,7 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
         while (true)
         {
             var message = await events.ReadAsync(timeout.Token);
-            var pushed = JsonSerializer.Deserialize<PushEvent>((string)message.Message!, ImJson.Options)!;
+            var pushed = Pushed.Read(message);
             if (pushed.Frame.GetProperty("type").GetString() == FrameTypes.MessageSent)
                 return (pushed.Recipients, pushed.Frame.Deserialize<MessageSentFrame>(ImJson.Options)!);
         }

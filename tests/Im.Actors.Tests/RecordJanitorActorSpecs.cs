@@ -1,3 +1,4 @@
+using Im.Actors.Events;
 using Akka.Cluster;
 using Akka.TestKit;
 using Im.Actors.Ai;
@@ -66,8 +67,8 @@ public sealed class RecordJanitorActorSpecs(GarnetStoreServer server, ITestOutpu
         for (var wake = 0; wake < 3; wake++)
             Assert.Equal("group_lost_wake", (await groups.ExpectMsgAsync<GroupCommands.WakeForOrphanedRecords>(Wait)).GroupId);
 
-        Assert.True(await _store.CloseRecord("group_lost_wake", recordId, null, AiPipelineActor.Interrupted, null, ["patient"],
-            new AiStateFrame("group_lost_wake", recordId, "message", AiStates.Failed, ErrorCodes.AiCallFailed)));
+        Assert.True(await _store.CloseRecord(recordId, null, AiPipelineActor.Interrupted, null,
+            new AiStateChanged("group_lost_wake", ["patient"], recordId, "message", AiStates.Failed, ErrorCodes.AiCallFailed)));
         // Closed well before the next look (half a second after the last wake): nothing more.
         await groups.ExpectNoMsgAsync(TimeSpan.FromSeconds(1.5));
     }

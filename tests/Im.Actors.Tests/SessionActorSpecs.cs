@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.TestKit;
-using Im.Actors.Fanout;
+using Im.Actors.Events;
 using Im.Actors.Groups;
 using Im.Actors.Sessions;
 using Im.Actors.Storage;
@@ -29,7 +29,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     private readonly ImMetrics _metrics = new();
     private readonly ImStore _store;
     private readonly TestProbe _groups;
-    private readonly TestProbe _fanout;
+    private readonly TestProbe _sessions;
 
     private SessionSettings Settings => new(TimeSpan.FromSeconds(10), _metrics);
 
@@ -37,12 +37,18 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     {
         _store = server.NewStore();
         _groups = CreateTestProbe("groups");
-        _fanout = CreateTestProbe("fanout");
+        _sessions = CreateTestProbe("sessions");
+        // The node's sessions parent, as far as a session sees it: it answers a registration.
+        _sessions.SetAutoPilot(new DelegateAutoPilot((_, message) =>
+        {
+            if (message is SessionsProtocol.Register register) register.Session.Tell(SessionsProtocol.Registered.Instance);
+            return AutoPilot.KeepRunning;
+        }));
     }
 
     private IActorRef StartSession(SocketStandIn socket, SessionSettings? settings = null, SendRateLimiter? sendRate = null,
         string userId = UserId) =>
-        Sys.ActorOf(SessionActor.Props(userId, socket, _store, _groups.Ref, _fanout.Ref, sendRate ?? SendRateLimiter.Unlimited,
+        Sys.ActorOf(SessionActor.Props(userId, socket, _store, _groups.Ref, _sessions.Ref, sendRate ?? SendRateLimiter.Unlimited,
             settings ?? Settings));
 
     /// <summary>A session of a user who exists, past its <c>connected</c> frame.</summary>
@@ -53,7 +59,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         var socket = new SocketStandIn(capacity);
         var session = StartSession(socket, settings, sendRate);
         Assert.Equal("connected", Type(await socket.NextFrame()));
-        await _fanout.ExpectMsgAsync<FanoutProtocol.Register>(Patience);
+        await _sessions.ExpectMsgAsync<SessionsProtocol.Register>(Patience);
         return (session, socket);
     }
 
@@ -77,6 +83,8 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     private static MessageResponse Stored(string content, long seq) => new(
         40 + seq, $"msg_{seq}", GroupId, UserId, MessageTypes.Text, content, seq, "2025-01-02T03:04:05Z", "2025-01-02T03:04:05Z");
 
+    private static readonly GroupEvent SomeEvent = new AiStateChanged(GroupId, [UserId], "record_1", "msg_1", AiStates.Thinking) { Seq = 7 };
+
     [Fact]
     public void Should_serialize_every_message() => Assert.True(Sys.Settings.SerializeAllMessages);
 
@@ -92,27 +100,58 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         IsError(ErrorCodes.UserNotFound, await socket.NextFrame());
         Assert.Equal(SessionActor.PolicyViolation, (await socket.Closed.WaitAsync(Patience)).Status);
         await ExpectTerminatedAsync(session, Patience);
-        await _fanout.ExpectNoMsgAsync(Quiet);
+        await _sessions.ExpectNoMsgAsync(Quiet);
         await socket.ExpectNoFrame(TimeSpan.Zero);
     }
 
     [Fact]
-    public async Task Should_register_with_fanout_before_saying_connected()
+    public async Task Should_say_connected_only_once_its_parent_has_registered_it()
     {
         await _store.CreateUser(UserId, "张三", UserRoles.Patient);
-        bool? registeredFirst = null;
-        // Looked at when the first frame is queued: the probe's queue is filled on the teller's thread.
-        var socket = new SocketStandIn(8, onEnqueue: () => registeredFirst ??= _fanout.HasMessages);
+        var parent = CreateTestProbe("quiet-parent");
+        var socket = new SocketStandIn(8);
 
-        var session = StartSession(socket);
+        var session = Sys.ActorOf(SessionActor.Props(UserId, socket, _store, _groups.Ref, parent.Ref, SendRateLimiter.Unlimited, Settings));
+        session.Tell(new SessionProtocol.Inbound("""{"type":"ping"}"""));
 
+        var register = await parent.ExpectMsgAsync<SessionsProtocol.Register>(Patience);
+        Assert.Equal((UserId, session), (register.UserId, register.Session));
+        await socket.ExpectNoFrame(Quiet);
+        session.Tell(SessionsProtocol.Registered.Instance);
         var connected = await socket.NextFrame();
         Assert.Equal("connected", Type(connected));
         Assert.Equal(UserId, (string?)connected["user_id"]);
-        Assert.True(registeredFirst, "Register must reach the fan-out before the connected frame is queued");
-        var register = await _fanout.ExpectMsgAsync<FanoutProtocol.Register>(Patience);
-        Assert.Equal((UserId, session), (register.UserId, register.Session));
+        Assert.Equal("pong", Type(await socket.NextFrame()));
         Assert.False(socket.Closed.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Should_close_1013_when_its_parent_does_not_register_it_in_time()
+    {
+        await _store.CreateUser(UserId, "张三", UserRoles.Patient);
+        var parent = CreateTestProbe("silent-parent");
+        var socket = new SocketStandIn(8);
+
+        var session = Sys.ActorOf(SessionActor.Props(UserId, socket, _store, _groups.Ref, parent.Ref, SendRateLimiter.Unlimited,
+            Settings with { AskTimeout = TimeSpan.FromMilliseconds(300) }));
+        Watch(session);
+
+        await parent.ExpectMsgAsync<SessionsProtocol.Register>(Patience);
+        IsError(ErrorCodes.ServiceUnavailable, await socket.NextFrame());
+        Assert.Equal(SessionActor.TryAgainLater, (await socket.Closed.WaitAsync(Patience)).Status);
+        await ExpectTerminatedAsync(session, Patience);
+    }
+
+    [Fact]
+    public async Task Should_stop_and_close_the_socket_when_the_socket_has_closed()
+    {
+        var (session, socket) = await Connected();
+        Watch(session);
+
+        session.Tell(SessionProtocol.SocketClosed.Instance);
+
+        await ExpectTerminatedAsync(session, Patience);
+        Assert.True(socket.Closed.IsCompleted, "the session's end closes its socket");
     }
 
     [Fact]
@@ -137,7 +176,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         // Not what the serializer would write (spacing, field order): the push must not be re-encoded.
         const string pushed = """{ "type": "message_sent",  "seq": 7, "content": "你好" }""";
 
-        session.Tell(new FanoutProtocol.Push(pushed));
+        session.Tell(new SessionsProtocol.Push(SomeEvent, pushed));
 
         Assert.Equal(pushed, await socket.NextText());
     }
@@ -149,9 +188,9 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         var (session, socket) = await Connected(capacity: 2);
         Watch(session);
 
-        session.Tell(new FanoutProtocol.Push("""{"n":1}"""));
-        session.Tell(new FanoutProtocol.Push("""{"n":2}"""));
-        session.Tell(new FanoutProtocol.Push("""{"n":3}"""));
+        session.Tell(new SessionsProtocol.Push(SomeEvent, """{"n":1}"""));
+        session.Tell(new SessionsProtocol.Push(SomeEvent, """{"n":2}"""));
+        session.Tell(new SessionsProtocol.Push(SomeEvent, """{"n":3}"""));
 
         Assert.Equal(SessionActor.TryAgainLater, (await socket.Closed.WaitAsync(Patience)).Status);
         await ExpectTerminatedAsync(session, Patience);
@@ -218,7 +257,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         // A restart would run PreStart again: a second "connected" before the pong, and a second Register.
         Assert.Equal("pong", Type(await socket.NextFrame()));
         await socket.ExpectNoFrame(Quiet);
-        await _fanout.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(50));
+        await _sessions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(50));
     }
 
     [Fact]
@@ -233,7 +272,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         IsError(ErrorCodes.InvalidFrame, await socket.NextFrame());
         Assert.Equal("pong", Type(await socket.NextFrame()));
         await socket.ExpectNoFrame(Quiet);
-        await _fanout.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(50));
+        await _sessions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(50));
     }
 
     [Fact]

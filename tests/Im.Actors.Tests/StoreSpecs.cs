@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Im.Actors.Events;
 using Im.Actors.Storage;
 using Im.Actors.Tests.Support;
 using Im.Contracts;
@@ -31,8 +32,8 @@ public abstract class StoreSpecs(StoreServer server)
 
     /// <summary>Closes a record without a reply, whichever attempt is open.</summary>
     private static Task<bool> Close(ImStore store, string recordId, string errorMessage, long? durationMs) =>
-        store.CloseRecord("group_1", recordId, null, errorMessage, durationMs, ["patient"],
-            new AiStateFrame("group_1", recordId, "msg", AiStates.Failed, errorMessage[..4]));
+        store.CloseRecord(recordId, null, errorMessage, durationMs,
+            new AiStateChanged("group_1", ["patient"], recordId, "msg", AiStates.Failed, errorMessage[..4]));
 
     /// <summary>An append that must store: no conflict, no replay.</summary>
     private static async Task<AppendedMessage> Append(ImStore store, NewMessage message)
@@ -369,7 +370,7 @@ public abstract class StoreSpecs(StoreServer server)
     {
         var store = await WithGroup(NewStore());
         var media = (await StoreImage(store, [1, 2, 3])).Info;
-        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.GroupEvents("group_1"));
 
         var image = await Append(store, ImageMessage("group_1", "doctor", media));
         var text = await Append(store, Text("group_1", "doctor", "after"));
@@ -377,8 +378,7 @@ public abstract class StoreSpecs(StoreServer server)
         var published = FrameOf<MessageSentFrame>(await ReadEvent(events));
         Assert.Equal(MessageSentFrame.From(image.Message, null), published);
         Assert.Equal(media, published.Media);
-        using var timeout = new CancellationTokenSource(EventWait);
-        var raw = JsonNode.Parse((string)(await events.ReadAsync(timeout.Token)).Message!)!["frame"]!.AsObject();
+        var raw = JsonNode.Parse(ImJson.Serialize((await ReadEvent(events)).Event.Frame()))!.AsObject();
         Assert.Equal(text.Message.MessageId, (string?)raw["message_id"]);
         Assert.False(raw.ContainsKey("media"), "a text message's event carries a media object");
         await events.UnsubscribeAsync();
@@ -499,8 +499,8 @@ public abstract class StoreSpecs(StoreServer server)
         var recordId = question.OpenedRecord!.RecordId;
 
         Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 2))).Error?.Code);
-        Assert.True(await store.CloseRecord("group_1", recordId, 1, "4004: stopped", null, ["patient"],
-            new AiStateFrame("group_1", recordId, question.Message.MessageId, AiStates.Stopped)));
+        Assert.True(await store.CloseRecord(recordId, 1, "4004: stopped", null,
+            new AiStateChanged("group_1", ["patient"], recordId, question.Message.MessageId, AiStates.Stopped)));
         Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
 
         // Nothing was stored and no seq was taken by the refused replies.
@@ -516,16 +516,19 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
         var recordId = question.OpenedRecord!.RecordId;
-        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.GroupEvents("group_1"));
         var failed = new AiStateFrame("group_1", recordId, question.Message.MessageId, AiStates.Failed, ErrorCodes.AiTimeout);
+        AiStateChanged To(params string[] recipients) =>
+            new("group_1", recipients, recordId, question.Message.MessageId, AiStates.Failed, ErrorCodes.AiTimeout) { Seq = 1 };
 
-        Assert.False(await store.CloseRecord("group_1", recordId, 2, "4002: late", 5, ["patient"], failed));
-        Assert.True(await store.CloseRecord("group_1", recordId, 1, "4002: no answer", 2000, ["patient", "doctor"], failed));
-        Assert.False(await store.CloseRecord("group_1", recordId, 1, "4001: again", 5, ["patient"], failed));
+        Assert.False(await store.CloseRecord(recordId, 2, "4002: late", 5, To("patient")));
+        Assert.True(await store.CloseRecord(recordId, 1, "4002: no answer", 2000, To("patient", "doctor")));
+        Assert.False(await store.CloseRecord(recordId, 1, "4001: again", 5, To("patient")));
 
         var published = await ReadEvent(events);
         Assert.Equal(failed, FrameOf<AiStateFrame>(published));
         Assert.Equal(["patient", "doctor"], published.Recipients);
+        Assert.Equal(1, published.Event.Seq);
         Assert.Empty(await store.LoadGroup("group_1") is { } group ? group.OpenRecords : throw new InvalidOperationException("no group"));
         await events.UnsubscribeAsync();
     }
@@ -538,12 +541,12 @@ public abstract class StoreSpecs(StoreServer server)
         var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
         var recordId = question.OpenedRecord!.RecordId;
         Assert.Equal((3L, 7L), (question.OpenedRecord.ContextFromSeq, question.OpenedRecord.ContextToSeq));
-        Assert.Null(await store.ReopenRecord("group_1", recordId, question.Message.MessageId, "node-2", AiModes.Auto, ["patient"]));
+        Assert.Null(await store.ReopenRecord("group_1", recordId, question.Message.MessageId, question.Message.Seq, "node-2", AiModes.Auto, ["patient"]));
         await Close(store, recordId, "4002: no answer", 2000);
         await Append(store, Text("group_1", "doctor", "written later"));
         _clock.Advance(TimeSpan.FromSeconds(5));
 
-        Assert.Equal(2, await store.ReopenRecord("group_1", recordId, question.Message.MessageId, "node-2", AiModes.Auto, ["patient"]));
+        Assert.Equal(2, await store.ReopenRecord("group_1", recordId, question.Message.MessageId, question.Message.Seq, "node-2", AiModes.Auto, ["patient"]));
 
         var record = (await store.GetRecord(recordId))!;
         Assert.Equal((AiRecordStatus.Pending, 2, (string?)null, (long?)null, 3L, 7L, "2025-01-27T12:00:05"),
@@ -555,7 +558,7 @@ public abstract class StoreSpecs(StoreServer server)
         var reply = await Append(store, Reply(recordId, question.Message.MessageId, attempt: 2));
         var answered = (await store.GetRecord(recordId))!;
         Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 2), (answered.Status, answered.AiMessageId, answered.Attempts));
-        Assert.Null(await store.ReopenRecord("group_1", recordId, question.Message.MessageId, "node-2", AiModes.Auto, ["patient"]));
+        Assert.Null(await store.ReopenRecord("group_1", recordId, question.Message.MessageId, question.Message.Seq, "node-2", AiModes.Auto, ["patient"]));
     }
 
     [Fact]
@@ -582,7 +585,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_publish_each_stored_message_on_the_events_channel()
     {
         var store = await WithGroup(NewStore());
-        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.GroupEvents("group_1"));
         // Content that looks like the placeholders the script fills in must come through unchanged.
         var content = """{"id":9111111111111111117,"seq":9111111111111111119} 你好 😀""";
 
@@ -602,7 +605,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_publish_thinking_after_a_patients_message_and_done_after_the_reply()
     {
         var store = await WithGroup(NewStore());
-        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.GroupEvents("group_1"));
         var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
         var recordId = question.OpenedRecord!.RecordId;
 
@@ -622,7 +625,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_publish_in_seq_order()
     {
         var store = await WithGroup(NewStore());
-        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.GroupEvents("group_1"));
 
         var appends = Enumerable.Range(1, 30).Select(i => Append(store, Text("group_1", "doctor", $"m{i}"))).ToList();
         var appended = await Task.WhenAll(appends);
@@ -634,14 +637,14 @@ public abstract class StoreSpecs(StoreServer server)
         await events.UnsubscribeAsync();
     }
 
-    private static async Task<PushEvent> ReadEvent(ChannelMessageQueue events)
+    private static async Task<Pushed> ReadEvent(ChannelMessageQueue events)
     {
         using var timeout = new CancellationTokenSource(EventWait);
         var message = await events.ReadAsync(timeout.Token);
-        return JsonSerializer.Deserialize<PushEvent>((string)message.Message!, ImJson.Options)!;
+        return Pushed.Read(message);
     }
 
-    private static T FrameOf<T>(PushEvent pushed) => pushed.Frame.Deserialize<T>(ImJson.Options)!;
+    private static T FrameOf<T>(Pushed pushed) => pushed.Frame.Deserialize<T>(ImJson.Options)!;
 
     // ---- idempotent appends (client_msg_id) ----
 
@@ -667,7 +670,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_publish_nothing_for_a_replay_or_a_conflict()
     {
         var store = await WithGroup(NewStore());
-        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.GroupEvents("group_1"));
         var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
         Assert.Equal(first.Message.MessageId, FrameOf<MessageSentFrame>(await ReadEvent(events)).MessageId);
 
@@ -961,7 +964,7 @@ public abstract class StoreSpecs(StoreServer server)
     public async Task Should_store_a_groups_ai_settings_and_publish_them_in_one_step()
     {
         var store = await WithGroup(NewStore());
-        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.Events);
+        var events = await server.Redis.GetSubscriber().SubscribeAsync(store.Keys.GroupEvents("group_1"));
         Assert.Equal((AiModes.Auto, 0), ((await store.GetGroup("group_1"))!.AiMode, (await store.GetGroup("group_1"))!.PauseAfterDoctorSeconds));
         _clock.Advance(TimeSpan.FromMinutes(1));
 
@@ -971,7 +974,7 @@ public abstract class StoreSpecs(StoreServer server)
         var group = (await store.GetGroup("group_1"))!;
         Assert.Equal((AiModes.Off, 900, settings.UpdatedAt), (group.AiMode, group.PauseAfterDoctorSeconds, group.UpdatedAt));
         using var wait = new CancellationTokenSource(EventWait);
-        var pushed = JsonSerializer.Deserialize<PushEvent>((string)(await events.ReadAsync(wait.Token)).Message!, ImJson.Options)!;
+        var pushed = Pushed.Read(await events.ReadAsync(wait.Token));
         Assert.Equal(["doctor", "patient"], pushed.Recipients);
         Assert.Equal(GroupUpdatedFrame.From(settings), pushed.Frame.Deserialize<GroupUpdatedFrame>(ImJson.Options));
         Assert.Equal((AiModes.Off, 900), ((await store.LoadGroup("group_1"))!.Group.AiMode, (await store.LoadGroup("group_1"))!.Group.PauseAfterDoctorSeconds));
@@ -1006,9 +1009,9 @@ public abstract class StoreSpecs(StoreServer server)
         var recordId = question.OpenedRecord!.RecordId;
         Assert.Equal(AiModes.Review, question.OpenedRecord.AiMode);
 
-        Assert.False(await store.StoreDraft("group_1", recordId, question.Message.MessageId, 2, "late", 5, ["doctor"], ["patient"]));
-        Assert.True(await store.StoreDraft("group_1", recordId, question.Message.MessageId, 1, "the draft", 900, ["doctor"], ["patient"]));
-        Assert.False(await store.StoreDraft("group_1", recordId, question.Message.MessageId, 1, "twice", 5, ["doctor"], ["patient"]));
+        Assert.False(await store.StoreDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, 2, "late", 5, ["doctor"], ["patient"]));
+        Assert.True(await store.StoreDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, 1, "the draft", 900, ["doctor"], ["patient"]));
+        Assert.False(await store.StoreDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, 1, "twice", 5, ["doctor"], ["patient"]));
 
         // Waiting for a doctor: no call runs, so neither the janitor nor a starting writer sees it.
         Assert.Empty(await store.PendingRecordIds());
@@ -1026,7 +1029,7 @@ public abstract class StoreSpecs(StoreServer server)
         };
         var approved = await Append(store, approve);
         Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(approve)).Error?.Code);
-        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, "doctor", ["patient"]));
+        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, "doctor", ["patient"]));
 
         var record = (await store.GetRecord(recordId))!;
         Assert.Equal((AiRecordStatus.Succeeded, ReviewStates.Approved, "doctor", (bool?)true, approved.Message.MessageId),
@@ -1041,16 +1044,16 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         var question = await Append(store, Text("group_1", "patient", "q", new AiRecordChange.Open("http://ai", "node-1", "stand-in", 5, AiModes.Review)));
         var recordId = question.OpenedRecord!.RecordId;
-        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, "doctor", ["patient"]));
-        Assert.True(await store.StoreDraft("group_1", recordId, question.Message.MessageId, 1, "the draft", 900, ["doctor"], ["patient"]));
+        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, "doctor", ["patient"]));
+        Assert.True(await store.StoreDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, 1, "the draft", 900, ["doctor"], ["patient"]));
 
-        Assert.True(await store.RejectDraft("group_1", recordId, question.Message.MessageId, "doctor", ["patient"]));
-        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, "doctor", ["patient"]));
+        Assert.True(await store.RejectDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, "doctor", ["patient"]));
+        Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, "doctor", ["patient"]));
 
         var record = (await store.GetRecord(recordId))!;
         Assert.Equal((AiRecordStatus.Failed, "4005: rejected", ReviewStates.Rejected, "doctor"),
             (record.Status, record.ErrorMessage, record.ReviewState, record.ReviewedBy));
-        Assert.Equal(2, await store.ReopenRecord("group_1", recordId, question.Message.MessageId, "node-1", AiModes.Review, ["patient"]));
+        Assert.Equal(2, await store.ReopenRecord("group_1", recordId, question.Message.MessageId, question.Message.Seq, "node-1", AiModes.Review, ["patient"]));
         record = (await store.GetRecord(recordId))!;
         Assert.Equal((AiRecordStatus.Pending, (string?)null, (string?)null, (bool?)null), (record.Status, record.ReviewState, record.ReviewedBy, record.Edited));
     }

@@ -135,6 +135,8 @@ public sealed class OpenApiSpecs(OpenApiFixture fixture) : IClassFixture<OpenApi
 
         { "get the info", "GET", "/api/info", null, null, null, 200 },
         { "read the cluster view from loopback", "GET", "/api/ops/cluster", null, null, null, 200 },
+        { "read where a user is connected from loopback", "GET", "/api/ops/connections/{patient}", null, null, null, 200 },
+        { "read where a user is connected by an over-long id", "GET", $"/api/ops/connections/{new string('u', 65)}", null, null, null, 400 },
         { "ask for liveness", "GET", "/health/live", null, null, null, 200 },
         { "ask for readiness", "GET", "/health/ready", null, null, null, 200 },
         { "open a socket without an upgrade", "GET", "/ws/{doctor}", null, null, null, 400 },

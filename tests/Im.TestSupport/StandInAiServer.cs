@@ -16,13 +16,16 @@ namespace Im.TestSupport;
 /// every case: <c>#http500</c>, <c>#slow</c> (answers after <see cref="SlowDelay"/>), <c>#malformed</c>
 /// (not JSON), <c>#nochoices</c>, <c>#long</c> (6000 characters), <c>#plain</c> (one JSON body even
 /// when asked to stream), <c>#trickle</c> (pieces <see cref="TrickleDelay"/> apart), <c>#break</c>
-/// (the stream stops after two pieces without <c>[DONE]</c>), <c>#hang</c> (one piece, then nothing
+/// (the stream stops after two pieces without <c>[DONE]</c>), <c>#pause</c> (three pieces, a pause of <see cref="PauseDelay"/>, the rest), <c>#hang</c> (one piece, then nothing
 /// until the caller gives up); anything else gets <c>"AI: " + the message</c>.
 /// </summary>
 public sealed class StandInAiServer : IAsyncDisposable
 {
     public static readonly TimeSpan SlowDelay = TimeSpan.FromSeconds(8);
     public static readonly TimeSpan TrickleDelay = TimeSpan.FromMilliseconds(250);
+
+    /// <summary><c>#pause</c>: the model stops this long after its third piece, then goes on.</summary>
+    public static readonly TimeSpan PauseDelay = TimeSpan.FromMilliseconds(1500);
     public const int PieceLength = 3;
     public const int MaxPieces = 20;
 
@@ -124,6 +127,7 @@ public sealed class StandInAiServer : IAsyncDisposable
             .Select(i => content.Substring(i * length, Math.Min(length, content.Length - i * length))).ToList();
         var breaks = question.Contains("#break", StringComparison.Ordinal);
         var hangs = question.Contains("#hang", StringComparison.Ordinal);
+        var pauses = question.Contains("#pause", StringComparison.Ordinal);
         try
         {
             for (var i = 0; i < pieces.Count; i++)
@@ -137,6 +141,7 @@ public sealed class StandInAiServer : IAsyncDisposable
                 await context.Response.WriteAsync($"data: {chunk}\n\n", context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
                 if (hangs && !await Pause(Timeout.InfiniteTimeSpan, context)) return;
+                if (pauses && i == 2 && !await Pause(PauseDelay, context)) return;
                 if (!await Pause(delay, context)) return;
             }
             await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);

@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Im.Actors.Events;
 using Im.Actors.Groups;
 using Im.Actors.Storage;
 using Im.Contracts;
@@ -176,8 +177,9 @@ public sealed class AiPipelineActor : ReceiveActor
         {
             var context = await _store.MessagesInRange(call.GroupId, call.ContextFromSeq, call.ContextToSeq);
             var messages = AiClient.BuildMessages(_settings.SystemPrompt, context, await ImageToShow(call, context));
-            var writer = new ReplyWriter(job, _store, _settings.DeltaInterval);
+            using var writer = new ReplyWriter(job, _store, _settings.DeltaInterval);
             var result = await _client.Complete(messages, writer.Add, job.Token);
+            // An answer's last piece goes out before its reply; the writer's end stops its timer, so nothing of a failed one follows.
             if (result is AiCallResult.Answered) await writer.Flush();
             if (job.IsStopped)
             {
@@ -279,34 +281,103 @@ public sealed class AiPipelineActor : ReceiveActor
     }
 
     /// <summary>
-    /// Turns the answer's pieces into frames: <c>generating</c> before the first piece, then pieces
-    /// gathered so at most one <c>ai_delta</c> goes out per interval; what is left goes out at the end.
+    /// Turns the answer's pieces into events: <c>generating</c> before the first piece, then pieces
+    /// gathered so that at most one <c>ai_delta</c> goes out per interval, and none waits longer than
+    /// that: a timer sends what was gathered when the model pauses. Pieces come on the call's thread
+    /// and the timer fires on another, so both take one lock and start their publish under it, which
+    /// keeps the pieces in order; once disposed, nothing more goes out.
     /// </summary>
-    private sealed class ReplyWriter(Job job, ImStore store, TimeSpan interval)
+    private sealed class ReplyWriter : IDisposable
     {
+        private readonly object _gate = new();
         private readonly StringBuilder _pending = new();
+        private readonly Job _job;
+        private readonly ImStore _store;
+        private readonly TimeSpan _interval;
+        private readonly Timer _timer;
         private long _lastSent;
         private int _index;
+        private bool _timerSet;
+        private bool _disposed;
+
+        public ReplyWriter(Job job, ImStore store, TimeSpan interval)
+        {
+            _job = job;
+            _store = store;
+            _interval = interval;
+            _timer = new Timer(_ => FlushWhenDue());
+        }
 
         public Task Add(string text)
         {
-            _pending.Append(text);
-            return _index > 0 && Stopwatch.GetElapsedTime(_lastSent) < interval ? Task.CompletedTask : Flush();
+            lock (_gate)
+            {
+                if (_disposed) return Task.CompletedTask;
+                _pending.Append(text);
+                var since = Stopwatch.GetElapsedTime(_lastSent);
+                if (_index == 0 || since >= _interval) return FlushLocked();
+                if (!_timerSet)
+                {
+                    _timerSet = true;
+                    _timer.Change(_interval - since, Timeout.InfiniteTimeSpan);
+                }
+                return Task.CompletedTask;
+            }
         }
 
+        /// <summary>Sends what is gathered now: the end of the answer.</summary>
         public Task Flush()
         {
+            lock (_gate)
+            {
+                return _disposed ? Task.CompletedTask : FlushLocked();
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                _pending.Clear();
+            }
+            _timer.Dispose();
+        }
+
+        private void FlushWhenDue()
+        {
+            Task sent;
+            lock (_gate)
+            {
+                _timerSet = false;
+                if (_disposed) return;
+                sent = FlushLocked();
+            }
+            // A piece the store failed to take is lost to the live view only: the stored reply is whole.
+            sent.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        }
+
+        private Task FlushLocked()
+        {
+            if (_timerSet)
+            {
+                _timerSet = false;
+                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
             if (_pending.Length == 0) return Task.CompletedTask;
             var text = _pending.ToString();
             _pending.Clear();
             _lastSent = Stopwatch.GetTimestamp();
-            var call = job.Call;
+            var call = _job.Call;
             var index = _index++;
-            return job.PublishUnlessStopped(() => Task.WhenAll(
+            var watchers = call.Recipients.ToList();
+            return _job.PublishUnlessStopped(() => Task.WhenAll(
                 index == 0
-                    ? store.PublishFrame(call.Recipients, new AiStateFrame(call.GroupId, call.RecordId, call.UserMessageId, AiStates.Generating))
+                    ? _store.Publish(new AiStateChanged(call.GroupId, watchers, call.RecordId, call.UserMessageId, AiStates.Generating)
+                        { Seq = call.ContextToSeq })
                     : Task.CompletedTask,
-                store.PublishFrame(call.Recipients, new AiDeltaFrame(call.GroupId, call.RecordId, index, text))));
+                _store.Publish(new AiPieceWritten(call.GroupId, watchers, call.RecordId, index, text) { Seq = call.ContextToSeq })));
         }
     }
 

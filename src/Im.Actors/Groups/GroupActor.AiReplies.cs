@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Im.Actors.Ai;
+using Im.Actors.Events;
 using Im.Actors.Storage;
 using Im.Contracts;
 using static Im.Actors.Groups.GroupCommands;
@@ -80,8 +81,8 @@ public sealed partial class GroupActor
             {
                 case AiCallResult.Answered answer when open.AiMode == AiModes.Review:
                     var doctors = state.Doctors();
-                    await _store.StoreDraft(_groupId, open.RecordId, open.UserMessageId, open.Attempt, answer.Content, answer.DurationMs,
-                        doctors, recipients.Except(doctors));
+                    await _store.StoreDraft(_groupId, open.RecordId, open.UserMessageId, open.ContextToSeq, open.Attempt, answer.Content,
+                        answer.DurationMs, doctors, recipients.Except(doctors));
                     return new WriteResult(null, () => _state = _state.WithoutOpenRecord(open.RecordId));
                 case AiCallResult.Answered answer:
                     var reply = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, answer.Content, recipients, null,
@@ -93,8 +94,8 @@ public sealed partial class GroupActor
                         _state = _state.WithoutOpenRecord(open.RecordId);
                     });
                 case AiCallResult.Failed failed:
-                    await _store.CloseRecord(_groupId, open.RecordId, open.Attempt, failed.ErrorMessage, failed.DurationMs, recipients,
-                        new AiStateFrame(_groupId, open.RecordId, open.UserMessageId, AiStates.Failed, failed.Code));
+                    await _store.CloseRecord(open.RecordId, open.Attempt, failed.ErrorMessage, failed.DurationMs,
+                        StateOf(open, recipients, AiStates.Failed, failed.Code));
                     return new WriteResult(null, () => _state = _state.WithoutOpenRecord(open.RecordId));
                 default:
                     throw new InvalidOperationException($"unknown AI result {answered.Result.GetType().Name}");
@@ -125,8 +126,7 @@ public sealed partial class GroupActor
             if (state.DecideStop(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
             var open = state.OpenRecords[command.RecordId];
             await CancelAttempt(open);
-            await _store.CloseRecord(_groupId, open.RecordId, open.Attempt, Stopped, null, state.Recipients(),
-                new AiStateFrame(_groupId, open.RecordId, open.UserMessageId, AiStates.Stopped));
+            await _store.CloseRecord(open.RecordId, open.Attempt, Stopped, null, StateOf(open, state.Recipients(), AiStates.Stopped));
             var record = await _store.GetRecord(open.RecordId);
             return new WriteResult(Outcome<AiInteractionResponse>.Ok(record!), () => _state = _state.WithoutOpenRecord(open.RecordId));
         });
@@ -140,7 +140,8 @@ public sealed partial class GroupActor
             var stored = await _store.GetStoredRecord(command.RecordId);
             if (state.DecideRetry(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
             var record = stored!.Record;
-            var attempt = await _store.ReopenRecord(_groupId, record.RecordId, record.UserMessageId, _settings.Node, state.AiMode, state.Recipients());
+            var attempt = await _store.ReopenRecord(_groupId, record.RecordId, record.UserMessageId, record.ContextToSeq ?? 0, _settings.Node,
+                state.AiMode, state.Recipients());
             if (attempt is not { } reopened)
                 return new WriteResult(Outcome<AiInteractionResponse>.Fail(Errors.InvalidState("the record is no longer failed or stopped")));
             var open = new OpenAiRecord(record.RecordId, record.UserMessageId, stored.AskedBy, reopened,
@@ -183,7 +184,8 @@ public sealed partial class GroupActor
             var stored = await _store.GetStoredRecord(command.RecordId);
             if (state.DecideReview(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
             var record = stored!.Record;
-            if (!await _store.RejectDraft(_groupId, record.RecordId, record.UserMessageId, command.Caller.UserId ?? "", state.Recipients()))
+            if (!await _store.RejectDraft(_groupId, record.RecordId, record.UserMessageId, record.ContextToSeq ?? 0, command.Caller.UserId ?? "",
+                    state.Recipients()))
                 return new WriteResult(Outcome<AiInteractionResponse>.Fail(Errors.InvalidState("the draft is no longer pending")));
             return new WriteResult(Outcome<AiInteractionResponse>.Ok((await _store.GetRecord(record.RecordId))!));
         });
@@ -238,8 +240,8 @@ public sealed partial class GroupActor
         foreach (var open in records)
         {
             await CancelAttempt(open);
-            if (await _store.CloseRecord(_groupId, open.RecordId, open.Attempt, AiPipelineActor.Interrupted, null, recipients,
-                    new AiStateFrame(_groupId, open.RecordId, open.UserMessageId, AiStates.Failed, ErrorCodes.AiCallFailed)))
+            if (await _store.CloseRecord(open.RecordId, open.Attempt, AiPipelineActor.Interrupted, null,
+                    StateOf(open, recipients, AiStates.Failed, ErrorCodes.AiCallFailed)))
                 closed++;
         }
         if (closed > 0) Log.Warning("Closed {0} AI record(s) of group {1} whose call was interrupted", closed, _groupId);
@@ -263,6 +265,10 @@ public sealed partial class GroupActor
             Log.Warning("The AI pipeline did not confirm stopping record {0} in time; closing it anyway", open.RecordId);
         }
     }
+
+    /// <summary>An <c>ai_state</c> of a record, following the patient's message it answers.</summary>
+    private AiStateChanged StateOf(OpenAiRecord open, IReadOnlyCollection<string> recipients, string state, string? code = null) =>
+        new(_groupId, [.. recipients], open.RecordId, open.UserMessageId, state, code) { Seq = open.ContextToSeq };
 
     /// <summary>An attempt's end, as this writer stores it; <paramref name="Tries"/> counts tries while the store is down.</summary>
     private sealed record FinishAttempt(AiAnswered Answered, int Tries) : ILocalOnly;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
-using Im.Actors.Fanout;
 using Im.Actors.Groups;
 using Im.Actors.Storage;
 using Im.Contracts;
@@ -25,6 +24,12 @@ public static class SessionProtocol
     {
         public override string ToString() => $"Inbound {{ Text = {Redact.Text(Text)} }}";
     }
+
+    /// <summary>The socket has closed: the session ends.</summary>
+    public sealed record SocketClosed : ILocalOnly
+    {
+        public static readonly SocketClosed Instance = new();
+    }
 }
 
 /// <param name="AskTimeout">How long a send may wait for its group's answer before the client is told to retry.</param>
@@ -34,8 +39,9 @@ public static class SessionProtocol
 public sealed record SessionSettings(TimeSpan AskTimeout, ImMetrics Metrics, DateTimeOffset? ExpiresAt = null, Caller? Caller = null);
 
 /// <summary>
-/// One per WebSocket connection. Checks the user, says <c>connected</c>, registers with the node's
-/// fan-out, turns inbound frames into group commands and writes pushes to the bounded outbound
+/// One per WebSocket connection, a child of the node's <see cref="SessionsActor"/>. Checks the user,
+/// registers with its parent and says <c>connected</c> once the parent reads every channel the user
+/// needs, turns inbound frames into group commands and writes pushes to the bounded outbound
 /// queue. A client too slow to drain that queue is disconnected rather than allowed to grow memory.
 /// Every bad frame gets an <c>error</c> frame, echoing the frame's <c>client_msg_id</c>; nothing a
 /// client sends makes the actor throw (a restart would say <c>connected</c> twice).
@@ -44,27 +50,29 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
 {
     public const int PolicyViolation = 1008;
     public const int TryAgainLater = 1013;
+    public const int GoingAway = 1001;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _userId;
     private readonly ISessionOutput _output;
     private readonly ImStore _store;
     private readonly IActorRef _groups;
-    private readonly IActorRef _fanout;
+    private readonly IActorRef _sessions;
     private readonly SendRateLimiter _sendRate;
     private readonly SessionSettings _settings;
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public SessionActor(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef fanout,
+    /// <param name="sessions">The node's <see cref="SessionsActor"/>, which registers it for its user's pushes.</param>
+    public SessionActor(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef sessions,
         SendRateLimiter sendRate, SessionSettings settings)
     {
         _userId = userId;
         _output = output;
         _store = store;
         _groups = groups;
-        _fanout = fanout;
+        _sessions = sessions;
         _sendRate = sendRate;
         _settings = settings;
         Receive<UserChecked>(Checked);
@@ -75,12 +83,13 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
             _output.Close(TryAgainLater, "store unavailable");
             Context.Stop(Self);
         });
+        Receive<SessionProtocol.SocketClosed>(_ => Context.Stop(Self));
         ReceiveAny(_ => Stash.Stash());
     }
 
-    public static Props Props(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef fanout,
+    public static Props Props(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef sessions,
         SendRateLimiter sendRate, SessionSettings settings) =>
-        Akka.Actor.Props.Create(() => new SessionActor(userId, output, store, groups, fanout, sendRate, settings));
+        Akka.Actor.Props.Create(() => new SessionActor(userId, output, store, groups, sessions, sendRate, settings));
 
     protected override void PreStart()
     {
@@ -98,31 +107,58 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
             Context.Stop(Self);
             return;
         }
-        // Registered before "connected" goes out, so a client that sees it misses no push after it.
-        _fanout.Tell(new FanoutProtocol.Register(_userId, Self));
-        Send(new ConnectedFrame(_userId));
-        Become(Connected);
-        Stash.UnstashAll();
+        // "connected" goes out only once the node reads the user's channels, so a client that sees it misses no push after it.
+        _sessions.Tell(new SessionsProtocol.Register(_userId, Self));
+        Timers.StartSingleTimer(nameof(RegistrationTimedOut), new RegistrationTimedOut(), _settings.AskTimeout);
+        Become(Registering);
     }
+
+    private void Registering()
+    {
+        Receive<SessionsProtocol.Registered>(_ =>
+        {
+            Timers.Cancel(nameof(RegistrationTimedOut));
+            Send(new ConnectedFrame(_userId));
+            Become(Connected);
+            Stash.UnstashAll();
+        });
+        Receive<RegistrationTimedOut>(_ =>
+        {
+            _log.Warning("A session of {0} could not be registered for its pushes in time; closing it", _userId);
+            Send(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the server cannot deliver pushes right now, reconnect later"));
+            _output.Close(TryAgainLater, "pushes unavailable");
+            Context.Stop(Self);
+        });
+        Receive<TokenExpired>(_ => Expire());
+        Receive<SessionProtocol.SocketClosed>(_ => Context.Stop(Self));
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    // Whatever stops it (the socket closed, the node shutting down, a failure its parent stops it for), the socket is
+    // closed, and the first reason given stays; otherwise the client is told to go away and reconnect.
+    protected override void PostStop() => _output.Close(GoingAway, "session ended, reconnect");
 
     private void Connected()
     {
-        Receive<FanoutProtocol.Push>(push =>
+        Receive<SessionsProtocol.Push>(push =>
         {
             if (Enqueue(push.Frame)) _settings.Metrics.PushDelivered();
         });
+        Receive<SessionProtocol.SocketClosed>(_ => Context.Stop(Self));
         Receive<SessionProtocol.Inbound>(inbound => HandleInbound(inbound.Text));
         Receive<SendAnswered>(Answered);
         Receive<StopAnswered>(answer =>
         {
             if (answer.Error is { } error) Send(new ErrorFrame(error.Code, error.Message, answer.ClientMsgId));
         });
-        Receive<TokenExpired>(_ =>
-        {
-            Send(new ErrorFrame(ErrorCodes.Unauthorized, "the token has expired; reconnect with a new one"));
-            _output.Close(PolicyViolation, "token expired");
-            Context.Stop(Self);
-        });
+        Receive<TokenExpired>(_ => Expire());
+    }
+
+    private void Expire()
+    {
+        Send(new ErrorFrame(ErrorCodes.Unauthorized, "the token has expired; reconnect with a new one"));
+        _output.Close(PolicyViolation, "token expired");
+        Context.Stop(Self);
     }
 
     private void HandleInbound(string? text)
@@ -249,4 +285,6 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
     private sealed record StopAnswered(string? ClientMsgId, ApiError? Error) : ILocalOnly;
 
     private sealed record TokenExpired : ILocalOnly;
+
+    private sealed record RegistrationTimedOut : ILocalOnly;
 }

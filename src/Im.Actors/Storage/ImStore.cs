@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Im.Actors.Events;
 using Im.Contracts;
 using StackExchange.Redis;
 
@@ -52,7 +53,10 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         var now = Ids.FormatTime(Now);
         var id = (long)await Db.ScriptEvaluateAsync(StoreScripts.CreateGroup,
             [keys.GroupCounter, keys.Group(groupId), keys.GroupMembers(groupId), keys.UserGroups(createdBy)],
-            [groupId, name, description ?? "", description is null ? "0" : "1", createdBy, now, UserRoles.Doctor]);
+            [
+                groupId, name, description ?? "", description is null ? "0" : "1", createdBy, now, UserRoles.Doctor,
+                keys.UserEvents(createdBy).ToString(), EventEnvelope.Body(new JoinedGroup(createdBy, groupId)),
+            ]);
         return id < 0 ? null : new GroupResponse(id, groupId, name, description, createdBy, now, now);
     }
 
@@ -85,8 +89,8 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         var settings = new GroupAiResponse(groupId, aiMode, pauseAfterDoctorSeconds, updatedBy, Ids.FormatTime(Now));
         var set = (long)await Db.ScriptEvaluateAsync(StoreScripts.SetGroupAi, [keys.Group(groupId)],
         [
-            aiMode, Number(pauseAfterDoctorSeconds), updatedBy, settings.UpdatedAt, keys.Events.ToString(),
-            PushEvent.Json(recipients, GroupUpdatedFrame.From(settings)),
+            aiMode, Number(pauseAfterDoctorSeconds), updatedBy, settings.UpdatedAt, Channel(groupId),
+            EventEnvelope.Body(new GroupAiChanged(groupId, [.. recipients], aiMode, pauseAfterDoctorSeconds, updatedBy)),
         ]);
         return set == 1 ? settings : null;
     }
@@ -101,7 +105,8 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     public async Task<AddMemberResult> AddMember(string groupId, string userId, string role)
     {
         var order = (long)await Db.ScriptEvaluateAsync(StoreScripts.AddMember,
-            [keys.Group(groupId), keys.GroupMembers(groupId), keys.UserGroups(userId)], [userId, role, Ids.FormatTime(Now), groupId]);
+            [keys.Group(groupId), keys.GroupMembers(groupId), keys.UserGroups(userId)],
+            [userId, role, Ids.FormatTime(Now), groupId, keys.UserEvents(userId).ToString(), EventEnvelope.Body(new JoinedGroup(userId, groupId))]);
         return order switch
         {
             < 0 => AddMemberResult.NoGroup,
@@ -113,7 +118,8 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     /// <summary>Takes the user out of the group and out of the user's group index; false if the user was not a member.</summary>
     public async Task<bool> RemoveMember(string groupId, string userId) =>
         (long)await Db.ScriptEvaluateAsync(StoreScripts.RemoveMember,
-            [keys.GroupMembers(groupId), keys.UserGroups(userId)], [userId, groupId]) == 1;
+            [keys.GroupMembers(groupId), keys.UserGroups(userId)],
+            [userId, groupId, keys.UserEvents(userId).ToString(), EventEnvelope.Body(new LeftGroup(userId, groupId))]) == 1;
 
     /// <summary>Whether the group exists and, for a caller, the caller's role in it (null when not a member).</summary>
     public async Task<(bool Exists, string? Role)> GroupAccess(string groupId, string? userId)
@@ -179,30 +185,20 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
             _ => ("", "", "", ""),
         };
         // What the record's clients hear right after the message itself: the AI is thinking, or it is done.
-        var after = message.Ai switch
+        AiStateChanged? after = message.Ai switch
         {
-            AiRecordChange.Open => PushEvent.Json(message.Recipients,
-                new AiStateFrame(message.GroupId, recordId, messageId, AiStates.Thinking)),
-            AiRecordChange.Complete done => PushEvent.Json(message.Recipients,
-                new AiStateFrame(message.GroupId, done.RecordId, done.UserMessageId, AiStates.Done)),
-            _ => "",
+            AiRecordChange.Open => new AiStateChanged(message.GroupId, [.. message.Recipients], recordId, messageId, AiStates.Thinking),
+            AiRecordChange.Complete done => new AiStateChanged(message.GroupId, [.. message.Recipients], done.RecordId, done.UserMessageId,
+                AiStates.Done),
+            _ => null,
         };
 
         var (mediaType, mediaSize, mediaWidth, mediaHeight) = message.Media is { } media
             ? (media.ContentType, Number(media.Size), Number(media.Width), Number(media.Height))
             : ("", "", "", "");
-        // The message's frame as clients get it, with placeholders for id and seq, which only the script knows.
-        var placeholder = new MessageResponse(IdPlaceholder, messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content,
-            SeqPlaceholder, createdAt, createdAt, message.Media);
-        var json = message.MsgType == MessageTypes.AiReply
-            ? PushEvent.Json(message.Recipients, AiReplyFrame.From(placeholder, userMessageId))
-            : PushEvent.Json(message.Recipients, MessageSentFrame.From(placeholder, null), message.FromUserId, message.ClientMsgId);
-        // Searching for the quoted name too makes a match inside a string value impossible: quotes there are escaped.
-        var idAt = json.IndexOf(IdMarker, StringComparison.Ordinal) + IdMarker.Length - PlaceholderLength;
-        var seqAt = json.IndexOf(SeqMarker, StringComparison.Ordinal) + SeqMarker.Length - PlaceholderLength;
-        var head = json[..idAt];
-        var middle = json[(idAt + PlaceholderLength)..seqAt];
-        var tail = json[(seqAt + PlaceholderLength)..];
+        // The script writes the id and seq it takes in front of this, in the event's envelope.
+        var stored = new MessageStored(message.GroupId, [.. message.Recipients], messageId, message.FromUserId, message.MsgType,
+            message.Content, createdAt, message.Media, userMessageId == "" ? null : userMessageId, message.ClientMsgId);
         var (sentOnce, fingerprint) = message.ClientMsgId is { } clientMsgId
             ? (keys.SentOnce(message.GroupId, message.FromUserId, clientMsgId), Fingerprint(message.MsgType, message.Content))
             : ((RedisKey)(keys.Prefix + "sent:-"), "");
@@ -216,9 +212,9 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
             ],
             [
                 messageId, message.GroupId, message.FromUserId, message.MsgType, message.Content, createdAt, userMessageId,
-                mode, recordId, url, duration, keys.Events.ToString(), head, middle, tail, node,
+                mode, recordId, url, duration, Channel(message.GroupId), EventEnvelope.Body(stored), node,
                 fingerprint, (long)IdempotencyWindow.TotalSeconds, mediaType, mediaSize, mediaWidth, mediaHeight,
-                attempt, model, contextSize, aiMode, after,
+                attempt, model, contextSize, aiMode, after is null ? "" : EventEnvelope.Body(after),
                 message.PausesAiUntil is { } pauseEnd ? Number(pauseEnd.ToUnixTimeMilliseconds()) : "",
                 message.Ai is AiRecordChange.Complete { ReviewedBy: { } reviewer } ? reviewer : "",
                 message.Ai is AiRecordChange.Complete { Edited: true } ? "1" : "0",
@@ -234,24 +230,18 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
                 var first = await GetMessage((string)result[1]!) ?? throw new InvalidOperationException("a repeated client_msg_id names no message");
                 return new AppendedMessage(first, null, Replayed: true);
         }
-        var stored = new MessageResponse((long)result[0], messageId, message.GroupId, message.FromUserId, message.MsgType,
+        var appended = new MessageResponse((long)result[0], messageId, message.GroupId, message.FromUserId, message.MsgType,
             message.Content, (long)result[1], createdAt, createdAt, message.Media);
         var opened = mode == "create"
-            ? new OpenAiRecord(recordId, messageId, message.FromUserId, 1, (long)result[3], stored.Seq, aiMode)
+            ? new OpenAiRecord(recordId, messageId, message.FromUserId, 1, (long)result[3], appended.Seq, aiMode)
             : null;
-        return new AppendedMessage(stored, opened, Replayed: false);
+        return new AppendedMessage(appended, opened, Replayed: false);
     }
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Fingerprint(string msgType, string content) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(msgType + "\n" + content)));
-
-    private const long IdPlaceholder = 9_111_111_111_111_111_117;
-    private const long SeqPlaceholder = 9_111_111_111_111_111_119;
-    private const int PlaceholderLength = 19;
-    private const string IdMarker = "\"id\":9111111111111111117";
-    private const string SeqMarker = "\"seq\":9111111111111111119";
 
     /// <summary>
     /// Stores an image's bytes and what is known of it in one step. The bytes live beside the
@@ -295,6 +285,23 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
         return (await LoadMessages(ids), await totalTask);
     }
 
+    /// <summary>
+    /// Up to <paramref name="max"/> of the group's messages with <c>seq</c> greater than <paramref name="afterSeq"/>,
+    /// oldest first, as they are pushed (an AI reply with the patient's message it answers): what a late reader missed.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredMessage>> MessagesAfter(string groupId, long afterSeq, int max)
+    {
+        var ids = await Db.SortedSetRangeByScoreAsync(keys.GroupMessages(groupId), afterSeq, double.PositiveInfinity, Exclude.Start,
+            Order.Ascending, 0, max);
+        var hashes = await Task.WhenAll(ids.Select(id => Db.HashGetAllAsync(keys.Message((string)id!))));
+        return [.. hashes.Where(fields => fields.Length > 0).Select(fields => new StoredMessage(ToMessage(fields)!,
+            fields.FirstOrDefault(field => field.Name == "user_message_id").Value is { IsNull: false } asked ? (string?)asked : null))];
+    }
+
+    /// <summary>The groups the user is a member of (the user's group index).</summary>
+    public async Task<IReadOnlyList<string>> UserGroupIds(string userId) =>
+        [.. (await Db.SetMembersAsync(keys.UserGroups(userId))).Select(id => (string)id!)];
+
     /// <summary>The group's messages with <c>seq</c> from <paramref name="fromSeq"/> to <paramref name="toSeq"/>, oldest first: an AI call's context.</summary>
     public async Task<IReadOnlyList<MessageResponse>> MessagesInRange(string groupId, long fromSeq, long toSeq) =>
         await LoadMessages(await Db.SortedSetRangeByScoreAsync(keys.GroupMessages(groupId), fromSeq, toSeq, Exclude.None, Order.Ascending));
@@ -319,22 +326,25 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
     /// group's doctors (<c>ai_draft</c>) and everyone else (<c>ai_state</c> <c>in_review</c>) in the
     /// same step. False if that attempt is not open.
     /// </summary>
-    public async Task<bool> StoreDraft(string groupId, string recordId, string userMessageId, int attempt, string draft, long durationMs,
-        IEnumerable<string> doctors, IEnumerable<string> others) =>
+    /// <param name="userSeq">The patient's message's <c>seq</c>, which the events follow.</param>
+    public async Task<bool> StoreDraft(string groupId, string recordId, string userMessageId, long userSeq, int attempt, string draft,
+        long durationMs, IEnumerable<string> doctors, IEnumerable<string> others) =>
         (long)await Db.ScriptEvaluateAsync(StoreScripts.StoreDraft,
             [keys.Record(recordId), keys.PendingRecords, keys.GroupOpenRecords(groupId), keys.GroupDrafts(groupId)],
             [
-                Number(attempt), draft, Number(durationMs), Ids.FormatTime(Now), recordId, keys.Events.ToString(),
-                PushEvent.Json(doctors, new AiDraftFrame(groupId, recordId, userMessageId, draft)),
-                PushEvent.Json(others, new AiStateFrame(groupId, recordId, userMessageId, AiStates.InReview)),
+                Number(attempt), draft, Number(durationMs), Ids.FormatTime(Now), recordId, Channel(groupId),
+                EventEnvelope.Payload(new AiDraftWritten(groupId, [.. doctors], recordId, userMessageId, draft) { Seq = userSeq }),
+                EventEnvelope.Payload(new AiStateChanged(groupId, [.. others], recordId, userMessageId, AiStates.InReview) { Seq = userSeq }),
             ]) == 1;
 
     /// <summary>Review mode: closes a pending draft as <c>4005: rejected</c> and says so to the group; false if none is pending.</summary>
-    public async Task<bool> RejectDraft(string groupId, string recordId, string userMessageId, string reviewedBy, IEnumerable<string> recipients) =>
+    public async Task<bool> RejectDraft(string groupId, string recordId, string userMessageId, long userSeq, string reviewedBy,
+        IEnumerable<string> recipients) =>
         (long)await Db.ScriptEvaluateAsync(StoreScripts.RejectDraft, [keys.Record(recordId), keys.GroupDrafts(groupId)],
             [
-                reviewedBy, Ids.FormatTime(Now), recordId, keys.Events.ToString(),
-                PushEvent.Json(recipients, new AiStateFrame(groupId, recordId, userMessageId, AiStates.Rejected, ErrorCodes.AiRejected)),
+                reviewedBy, Ids.FormatTime(Now), recordId, Channel(groupId),
+                EventEnvelope.Payload(new AiStateChanged(groupId, [.. recipients], recordId, userMessageId, AiStates.Rejected,
+                    ErrorCodes.AiRejected) { Seq = userSeq }),
             ]) == 1;
 
     /// <summary>Review mode: the group's records whose draft waits for a doctor, newest first.</summary>
@@ -361,34 +371,34 @@ public sealed class ImStore(IConnectionMultiplexer redis, StoreKeys keys, TimePr
 
     /// <summary>
     /// Closes an open record without a reply (failed, stopped, interrupted) and publishes
-    /// <paramref name="state"/> to <paramref name="recipients"/> in the same step. With an
-    /// <paramref name="attempt"/>, only while that attempt is the open one. False if it was not open.
+    /// <paramref name="state"/> in the same step. With an <paramref name="attempt"/>, only while that
+    /// attempt is the open one. False if it was not open.
     /// </summary>
-    public async Task<bool> CloseRecord(string groupId, string recordId, int? attempt, string errorMessage, long? durationMs,
-        IEnumerable<string> recipients, AiStateFrame state) =>
+    public async Task<bool> CloseRecord(string recordId, int? attempt, string errorMessage, long? durationMs, AiStateChanged state) =>
         (long)await Db.ScriptEvaluateAsync(StoreScripts.CloseRecord,
-            [keys.Record(recordId), keys.PendingRecords, keys.GroupOpenRecords(groupId)],
+            [keys.Record(recordId), keys.PendingRecords, keys.GroupOpenRecords(state.GroupId)],
             [
                 attempt is { } a ? Number(a) : "", errorMessage, durationMs is { } ms ? Number(ms) : "", Ids.FormatTime(Now), recordId,
-                keys.Events.ToString(), PushEvent.Json(recipients, state),
+                Channel(state.GroupId), EventEnvelope.Payload(state),
             ]) == 1;
 
     /// <summary>Opens a record closed without a reply for one more attempt, on the same context; null if it was not so closed.</summary>
-    public async Task<int?> ReopenRecord(string groupId, string recordId, string userMessageId, string node, string aiMode,
+    public async Task<int?> ReopenRecord(string groupId, string recordId, string userMessageId, long userSeq, string node, string aiMode,
         IEnumerable<string> recipients)
     {
         var attempt = (long)await Db.ScriptEvaluateAsync(StoreScripts.ReopenRecord,
             [keys.Record(recordId), keys.PendingRecords, keys.GroupOpenRecords(groupId)],
             [
-                Ids.FormatTime(Now), node, aiMode, recordId, keys.Events.ToString(),
-                PushEvent.Json(recipients, new AiStateFrame(groupId, recordId, userMessageId, AiStates.Thinking)),
+                Ids.FormatTime(Now), node, aiMode, recordId, Channel(groupId),
+                EventEnvelope.Payload(new AiStateChanged(groupId, [.. recipients], recordId, userMessageId, AiStates.Thinking) { Seq = userSeq }),
             ]);
         return attempt < 0 ? null : (int)attempt;
     }
 
-    /// <summary>Publishes a frame that is not stored (an AI reply's progress) to the group's members.</summary>
-    public Task PublishFrame<TFrame>(IEnumerable<string> recipients, TFrame frame) =>
-        Db.PublishAsync(keys.Events, PushEvent.Json(recipients, frame));
+    /// <summary>Publishes an event that is not stored (an AI reply's progress) on its group's channel.</summary>
+    public Task Publish(GroupEvent groupEvent) => Db.PublishAsync(keys.GroupEvents(groupEvent.GroupId), EventEnvelope.Payload(groupEvent));
+
+    private string Channel(string groupId) => keys.GroupEvents(groupId).ToString();
 
     public async Task<IReadOnlyList<string>> PendingRecordIds() =>
         (await Db.SetMembersAsync(keys.PendingRecords)).Select(v => (string)v!).ToList();

@@ -49,8 +49,23 @@ public sealed class StoreKeys(string prefix)
     public string GroupIdOfMembersKey(string key) =>
         Unsegment(key[(Prefix.Length + "group:".Length)..^":members".Length]);
 
-    /// <summary>The one fan-out channel: published from the append script, so in <c>seq</c> order.</summary>
-    public RedisChannel Events => RedisChannel.Literal(Prefix + "events");
+    /// <summary>
+    /// A group's events (<see cref="Im.Actors.Events.GroupEvent"/>), published by the step that stores
+    /// them, so in <c>seq</c> order; read by the nodes that hold a socket of one of its members.
+    /// </summary>
+    public RedisChannel GroupEvents(string groupId) => RedisChannel.Literal(Prefix + "group:" + Segment(groupId) + ":events");
+
+    /// <summary>A user's events (<see cref="Im.Actors.Events.UserEvent"/>: joined or left a group), read by the nodes that hold a socket of the user.</summary>
+    public RedisChannel UserEvents(string userId) => RedisChannel.Literal(Prefix + "user:" + Segment(userId) + ":events");
+
+    /// <summary>Who is connected where: the user's open sockets per node (node id → count).</summary>
+    public RedisKey UserConnections(string userId) => Prefix + "user:" + Segment(userId) + ":connections";
+
+    /// <summary>The node's open sockets per user (user id → count), so that the survivors can clear its entries when it is gone.</summary>
+    public RedisKey NodeConnections(string node) => Prefix + "node:" + Segment(node) + ":connections";
+
+    /// <summary>Every node that holds sockets, scored by its last heartbeat (Unix milliseconds).</summary>
+    public RedisKey Nodes => Prefix + "nodes";
 
     private static string Segment(string id) => id.Replace("%", "%25", StringComparison.Ordinal).Replace(":", "%3A", StringComparison.Ordinal);
 

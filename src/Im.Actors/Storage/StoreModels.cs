@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Text.Json;
 using Im.Contracts;
 
 namespace Im.Actors.Storage;
@@ -68,19 +67,12 @@ public sealed record AppendedMessage(MessageResponse Message, OpenAiRecord? Open
 /// <param name="Draft">Review mode: the draft while it waits for a doctor.</param>
 public sealed record StoredAiRecord(AiInteractionResponse Record, string AskedBy, AiDraftResponse? Draft = null);
 
-/// <summary>
-/// What the events channel carries: a frame exactly as clients get it, and who gets it. The
-/// sender's own connections also get its <c>client_msg_id</c>, echoed into the frame.
-/// </summary>
-public sealed record PushEvent(IReadOnlyList<string> Recipients, JsonElement Frame, string? SenderId = null, string? ClientMsgId = null)
-{
-    public static string Json<TFrame>(IEnumerable<string> recipients, TFrame frame, string? senderId = null, string? clientMsgId = null) =>
-        ImJson.Serialize(new PushEvent(recipients.ToList(), JsonSerializer.SerializeToElement(frame, ImJson.Options), senderId, clientMsgId));
-}
-
 public enum AddMemberResult
 {
     Added,
     AlreadyMember,
     NoGroup,
 }
+
+/// <summary>A message as stored, with what only an AI reply has: the patient's message it answers.</summary>
+public sealed record StoredMessage(MessageResponse Message, string? UserMessageId);

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Hosting;
+using Im.Actors.Connections;
 using Im.Actors.Ops;
 using Im.Contracts;
 using Im.Host.Config;
@@ -19,6 +21,7 @@ namespace Im.Host.Api;
 public static class OpsApi
 {
     public const string ClusterPath = "/api/ops/cluster";
+    public const string ConnectionsPath = "/api/ops/connections/{user_id}";
 
     /// <summary>Per member; the page refreshes every 2 s, and a member slower than this is shown without figures.</summary>
     private static readonly TimeSpan MemberTimeout = TimeSpan.FromSeconds(1.5);
@@ -30,6 +33,10 @@ public static class OpsApi
         app.MapGet(ClusterPath, Cluster).RequireAuthorization(OpsAuthorization.Policy).WithTags("Operations")
             .WithSummary("The cluster's members, each with its own figures, and the store")
             .ProducesErrors(ErrorCodes.Forbidden, ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError);
+        app.MapGet(ConnectionsPath, Connections).RequireAuthorization(OpsAuthorization.Policy).WithTags("Operations")
+            .WithName("GetUserConnections")
+            .WithSummary("Where a user is connected across the cluster: devices per node, from the connection registry")
+            .ProducesErrors(ErrorCodes.InvalidParameter, ErrorCodes.Forbidden, ErrorCodes.ServiceUnavailable, ErrorCodes.InternalError);
         app.MapOpsPage();
     }
 
@@ -42,6 +49,23 @@ public static class OpsApi
             auth.AuthMode.ToString().ToLowerInvariant(),
             await store,
             await members));
+    }
+
+    private static async Task<Results<Ok<ConnectionsOpsResponse>, ApiErrorResult>> Connections(string user_id,
+        IRequiredActor<ConnectionRegistryActor> registry, ImOptions options)
+    {
+        if (RequestReader.CheckId("user_id", user_id) is { } invalid) return ApiResults.Error(invalid);
+        try
+        {
+            var found = await registry.ActorRef.Ask<ConnectionRegistry.UserConnections>(new ConnectionRegistry.GetConnections(user_id),
+                options.AskTimeout);
+            return TypedResults.Ok(new ConnectionsOpsResponse(found.UserId, found.Devices,
+                [.. found.Nodes.Select(node => new NodeConnectionsOps(node.Node, node.Devices))]));
+        }
+        catch (AskTimeoutException)
+        {
+            return ApiResults.Error(ErrorCodes.ServiceUnavailable, "the connection registry did not answer in time");
+        }
     }
 
     private static async Task<StoreOpsStatus> Store(IConnectionMultiplexer redis, bool embedded)

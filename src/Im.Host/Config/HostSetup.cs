@@ -42,14 +42,15 @@ public static class HostSetup
 
         var metrics = new ImMetrics();
         builder.AddImTelemetry(metrics);
-        var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout, im.MediaLimits, metrics)
+        var sendRate = new SendRateLimiter(im.SendRatePerSecond, im.SendBurst);
+        var services = new ImActorServices(redis, store, ai, new AiClient(ai, aiEndpoint), im.AskTimeout, im.MediaLimits, metrics, sendRate)
         {
             PassivateAfter = im.PassivateAfter,
         };
         builder.AddImAkka(services, node, im.DataDir);
         builder.Services.AddSingleton<ActorGateway>();
         builder.Services.AddSingleton<SessionStarter>();
-        builder.Services.AddSingleton(new SendRateLimiter(im.SendRatePerSecond, im.SendBurst));
+        builder.Services.AddSingleton(sendRate);
         builder.Services.AddSingleton(new ConnectionLimiter(im.MaxConnectionsPerUser));
 
         builder.AddImIdentity(auth);

@@ -4,7 +4,6 @@ using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using Im.Actors;
-using Im.Actors.Fanout;
 using Im.Actors.Sessions;
 using Im.Actors.Storage;
 using Im.Contracts;
@@ -70,11 +69,7 @@ public static class WebSocketApi
 
 /// <summary>Runs one connection: its SessionActor, the outbound pump and the inbound loop.</summary>
 public sealed class SessionStarter(
-    ActorSystem system,
-    ImStore store,
-    IRequiredActor<GroupRegion> groups,
-    IRequiredActor<FanoutActor> fanout,
-    SendRateLimiter sendRate,
+    IRequiredActor<SessionsActor> sessions,
     ConnectionLimiter connections,
     ImOptions options,
     ImMetrics metrics,
@@ -98,8 +93,20 @@ public sealed class SessionStarter(
             await Drain(socket, output, pump, stop);
             return;
         }
-        var session = system.ActorOf(SessionActor.Props(userId, output, store, groups.ActorRef, fanout.ActorRef, sendRate,
-            new SessionSettings(options.AskTimeout, metrics, tokenExpiry, caller)));
+        IActorRef session;
+        try
+        {
+            session = await sessions.ActorRef.Ask<IActorRef>(new SessionsProtocol.StartSession(userId, output,
+                new SessionSettings(options.AskTimeout, metrics, tokenExpiry, caller)), options.AskTimeout, aborted);
+        }
+        catch (Exception ex) when (ex is AskTimeoutException or OperationCanceledException)
+        {
+            connections.Close(userId);
+            output.TryEnqueue(ImJson.Serialize(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the server is busy, reconnect later")));
+            output.Close(SessionActor.TryAgainLater, "server busy");
+            await Drain(socket, output, pump, stop);
+            return;
+        }
         // A node that is shutting down says so, so clients reconnect to another node at once
         // instead of waiting for the host's shutdown timeout to cut them off.
         using var goingAway = lifetime.ApplicationStopping.Register(() =>
@@ -115,7 +122,9 @@ public sealed class SessionStarter(
         }
         finally
         {
-            session.Tell(PoisonPill.Instance);
+            // The close the client gets is decided here, before the session's end closes the socket too.
+            output.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
+            session.Tell(SessionProtocol.SocketClosed.Instance);
             connections.Close(userId);
             await Drain(socket, output, pump, stop);
         }
