@@ -77,6 +77,7 @@ public sealed class SessionStarter(
     ILogger<SessionStarter> logger)
 {
     private const int MaxFrameBytes = 64 * 1024;
+    private const int ReadBufferBytes = 8 * 1024;
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
 
     public async Task Run(string userId, WebSocket socket, Caller caller, DateTimeOffset? tokenExpiry, CancellationToken aborted)
@@ -160,38 +161,48 @@ public sealed class SessionStarter(
 
     /// <summary>
     /// Reads frames until the client's close. After a frame over the limit the server closes with
-    /// 1009 and reads on only to discard, so the client still gets a real close frame.
+    /// 1009 and reads on only to discard, so the client still gets a real close frame. An idle socket
+    /// holds no buffer: it waits with a zero-byte read and rents one only once data has come (as
+    /// Kestrel's transport and SignalR do); a zero-byte read can itself take in a whole empty message.
     /// </summary>
     private static async Task Receive(WebSocket socket, IActorRef session, WebSocketSessionOutput output, CancellationToken cancellation)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(8 * 1024);
-        var message = new MemoryStream();
+        MemoryStream? message = null;
         var discarding = session.IsNobody();
-        try
+        while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
         {
-            while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+            var waited = await socket.ReceiveAsync(Memory<byte>.Empty, cancellation);
+            if (waited.MessageType == WebSocketMessageType.Close) return;
+            var (type, ended) = (waited.MessageType, waited.EndOfMessage);
+            if (!ended)
             {
-                var result = await socket.ReceiveAsync(buffer, cancellation);
-                if (result.MessageType == WebSocketMessageType.Close) return;
-                if (discarding) continue;
-                message.Write(buffer, 0, result.Count);
-                if (message.Length > MaxFrameBytes)
+                var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferBytes);
+                try
                 {
-                    output.Close((int)WebSocketCloseStatus.MessageTooBig, $"frames are limited to {MaxFrameBytes} bytes");
-                    discarding = true;
-                    message.SetLength(0);
-                    continue;
+                    var result = await socket.ReceiveAsync(buffer.AsMemory(), cancellation);
+                    if (result.MessageType == WebSocketMessageType.Close) return;
+                    (type, ended) = (result.MessageType, result.EndOfMessage);
+                    if (!discarding) (message ??= new MemoryStream()).Write(buffer, 0, result.Count);
                 }
-                if (!result.EndOfMessage) continue;
-                session.Tell(new SessionProtocol.Inbound(result.MessageType == WebSocketMessageType.Text
-                    ? Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length)
-                    : null));
-                message.SetLength(0);
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (discarding) continue;
+            if (message?.Length > MaxFrameBytes)
+            {
+                output.Close((int)WebSocketCloseStatus.MessageTooBig, $"frames are limited to {MaxFrameBytes} bytes");
+                discarding = true;
+                message = null;
+                continue;
+            }
+            if (!ended) continue;
+            session.Tell(new SessionProtocol.Inbound(type == WebSocketMessageType.Text
+                ? message is null ? "" : Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length)
+                : null));
+            // Nothing is kept between messages: a socket that once sent a large frame does not hold its buffer.
+            message = null;
         }
     }
 }
