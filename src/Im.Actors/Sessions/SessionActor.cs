@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using Im.Actors.Groups;
@@ -163,63 +162,38 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
 
     private void HandleInbound(string? text)
     {
-        if (text is null)
+        switch (ClientFrame.Read(text))
         {
-            Send(new ErrorFrame(ErrorCodes.InvalidFrame, "binary frames are not supported; send JSON text"));
-            return;
-        }
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(text, ImJson.DocumentOptions);
-        }
-        // ArgumentException: a lone surrogate in the text cannot be transcoded to UTF-8 for the parser.
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
-        {
-            Send(new ErrorFrame(ErrorCodes.InvalidFrame, "the frame is not valid JSON"));
-            return;
-        }
-        using (document)
-        {
-            var frame = document.RootElement;
-            var clientMsgId = RequestReader.ClientMsgIdOf(frame);
-            switch (RequestReader.FrameType(frame))
-            {
-                case null:
-                    Send(new ErrorFrame(ErrorCodes.InvalidFrame, "a frame is a JSON object with a \"type\" string", clientMsgId));
-                    break;
-                case FrameTypes.Ping:
-                    Send(new PongFrame());
-                    break;
-                case FrameTypes.SendMessage:
-                    SendMessage(frame, clientMsgId);
-                    break;
-                case FrameTypes.AiStop:
-                    StopAiReply(frame, clientMsgId);
-                    break;
-                default:
-                    Send(new ErrorFrame(ErrorCodes.UnknownType, "unknown frame type", clientMsgId));
-                    break;
-            }
+            case ClientFrame.Ping:
+                Send(new PongFrame());
+                break;
+            case ClientFrame.SendMessage send:
+                SendMessage(send);
+                break;
+            case ClientFrame.AiStop stop:
+                StopAiReply(stop);
+                break;
+            case ClientFrame.Refused refused:
+                Send(new ErrorFrame(refused.Error.Code, refused.Error.Message, refused.ClientMsgId));
+                break;
         }
     }
 
     // The same order as REST: the rate limit before the frame's fields, then the group's own checks.
-    private void SendMessage(JsonElement frame, string? clientMsgId)
+    private void SendMessage(ClientFrame.SendMessage send)
     {
         if (_sendRate.TryAcquire(_userId) is { } retryAfter)
         {
-            Send(new ErrorFrame(ErrorCodes.RateLimited, "too many messages; wait before sending again", clientMsgId,
+            Send(new ErrorFrame(ErrorCodes.RateLimited, "too many messages; wait before sending again", send.ClientMsgId,
                 SendRateLimiter.Seconds(retryAfter)));
             return;
         }
-        var parsed = RequestReader.SendMessageFrame(frame);
-        if (parsed.Error is { } invalid)
+        if (send.Parsed.Error is { } invalid)
         {
-            Send(new ErrorFrame(invalid.Code, invalid.Message, clientMsgId));
+            Send(new ErrorFrame(invalid.Code, invalid.Message, send.ClientMsgId));
             return;
         }
-        var request = parsed.Value!;
+        var request = send.Parsed.Value!;
         _groups.Ask<Outcome<SentMessage>>(
                 new GroupCommands.SendMessage(request.GroupId, _userId, request.Content, request.ClientMsgId, request.MsgType), _settings.AskTimeout)
             .PipeTo(Self,
@@ -233,16 +207,17 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
     }
 
     // A stop is acknowledged by the record's ai_state "stopped" push; only a refusal is answered here.
-    private void StopAiReply(JsonElement frame, string? clientMsgId)
+    private void StopAiReply(ClientFrame.AiStop stop)
     {
-        var parsed = RequestReader.AiStopFrame(frame);
-        if (parsed.Error is { } invalid)
+        var clientMsgId = stop.ClientMsgId;
+        if (stop.Parsed.Error is { } invalid)
         {
             Send(new ErrorFrame(invalid.Code, invalid.Message, clientMsgId));
             return;
         }
+        var recordId = stop.Parsed.Value!.RecordId;
         var caller = _settings.Caller ?? Caller.FromHeader(_userId);
-        AiRecordCommands.Ask(_store, _groups, parsed.Value!.RecordId, groupId => new GroupCommands.StopAiReply(groupId, parsed.Value.RecordId, caller),
+        AiRecordCommands.Ask(_store, _groups, recordId, groupId => new GroupCommands.StopAiReply(groupId, recordId, caller),
                 _settings.AskTimeout)
             .PipeTo(Self,
                 success: outcome => new StopAnswered(clientMsgId, outcome.Error),
