@@ -110,7 +110,7 @@ public sealed class SessionsActor : ReceiveActor, IWithTimers
     {
         _redis.ConnectionFailed -= _onFailed;
         _redis.ConnectionRestored -= _onRestored;
-        foreach (var subscription in _channels.Values) subscription.Queue?.Unsubscribe();
+        foreach (var subscription in _channels.Values) _ = subscription.Queue?.UnsubscribeAsync();
     }
 
     private void Start(SessionsProtocol.StartSession start)
@@ -224,7 +224,7 @@ public sealed class SessionsActor : ReceiveActor, IWithTimers
     {
         if (!_channels.TryGetValue(subscribed.Name, out var subscription) || subscription.Generation != subscribed.Generation)
         {
-            subscribed.Queue.Unsubscribe();
+            _ = subscribed.Queue.UnsubscribeAsync();
             return;
         }
         subscription.Queue = subscribed.Queue;
