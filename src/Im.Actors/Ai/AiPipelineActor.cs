@@ -295,6 +295,7 @@ public sealed class AiPipelineActor : ReceiveActor
         private readonly ImStore _store;
         private readonly TimeSpan _interval;
         private readonly Timer _timer;
+        private readonly IReadOnlyList<string> _watchers;
         private long _lastSent;
         private int _index;
         private bool _timerSet;
@@ -305,6 +306,7 @@ public sealed class AiPipelineActor : ReceiveActor
             _job = job;
             _store = store;
             _interval = interval;
+            _watchers = [.. job.Call.Recipients];
             _timer = new Timer(_ => FlushWhenDue());
         }
 
@@ -371,13 +373,12 @@ public sealed class AiPipelineActor : ReceiveActor
             _lastSent = Stopwatch.GetTimestamp();
             var call = _job.Call;
             var index = _index++;
-            var watchers = call.Recipients.ToList();
             return _job.PublishUnlessStopped(() => Task.WhenAll(
                 index == 0
-                    ? _store.Publish(new AiStateChanged(call.GroupId, watchers, call.RecordId, call.UserMessageId, AiStates.Generating)
+                    ? _store.Publish(new AiStateChanged(call.GroupId, _watchers, call.RecordId, call.UserMessageId, AiStates.Generating)
                         { Seq = call.ContextToSeq })
                     : Task.CompletedTask,
-                _store.Publish(new AiPieceWritten(call.GroupId, watchers, call.RecordId, index, text) { Seq = call.ContextToSeq })));
+                _store.Publish(new AiPieceWritten(call.GroupId, _watchers, call.RecordId, index, text) { Seq = call.ContextToSeq })));
         }
     }
 

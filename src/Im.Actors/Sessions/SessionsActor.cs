@@ -117,7 +117,6 @@ public sealed class SessionsActor : ReceiveActor, IWithTimers
     {
         var session = Context.ActorOf(SessionActor.Props(start.UserId, start.Output, _settings.Store, _settings.Groups, Self,
             _settings.SendRate, start.Settings));
-        Context.WatchWith(session, new SessionEnded(session));
         Sender.Tell(session);
     }
 
@@ -128,8 +127,8 @@ public sealed class SessionsActor : ReceiveActor, IWithTimers
         var session = register.Session;
         if (_userOfSession.ContainsKey(session)) return;
         _userOfSession[session] = register.UserId;
-        // A session registered from elsewhere than this parent (a spec's probe) is watched all the same.
-        if (!Equals(session.Path.Parent, Self.Path)) Context.WatchWith(session, new SessionEnded(session));
+        // Watched from its registration: a session that ends before it (its user unknown) was never counted anywhere.
+        Context.WatchWith(session, new SessionEnded(session));
         if (!_users.TryGetValue(register.UserId, out var user))
         {
             _users[register.UserId] = user = new LocalUser(register.UserId);
