@@ -114,6 +114,7 @@ public sealed partial class Bench
     {
         await _http.PostAsync(new Uri(_ai.Base, "/stats/reset"), null);
         var before = await Scrape.From(_http, _im.Server.Base);
+        var publishedBefore = await Servers.RedisPublishes(_redisPort);
         var repliesBefore = before.Sum("im_messages_stored_total", "msg_type=\"AI_REPLY\"");
         var sampler = new MetricsSampler(_http, _im.Server.Base, TimeSpan.FromMilliseconds(200), ThreadPoolQueue, ThreadPoolThreads,
             "im_ai_calls_in_flight", "im_ai_queue_length");
@@ -146,9 +147,10 @@ public sealed partial class Bench
         var within = Stopwatch.GetElapsedTime(started);
         var max = await sampler.Stop();
         var stats = await AiStats();
-        // Every event the node's fan-out parsed, less the probe's own sends (one event each), per call:
-        // the patient's message and everything its AI record publishes (states, pieces, the reply).
-        var events = (await Scrape.From(_http, _im.Server.Base)).Sum(FanoutEvents) - before.Sum(FanoutEvents);
+        // Every event the store published (the patients hold no socket, so no node reads their groups' channels),
+        // less the probe's own sends (one event each), per call: the patient's message and everything its AI
+        // record publishes (states, pieces, the reply).
+        var events = await Servers.RedisPublishes(_redisPort) - publishedBefore;
         var probeSends = first.Ok + inFlight.Ok;
         return new AiEpisode(first, inFlight, starting, stats.GetProperty("max_in_flight").GetDouble(), max, replies, within,
             (events - probeSends) / calls);
@@ -220,9 +222,15 @@ public sealed partial class Bench
         {
             var n = settings.MemoryLevels[^1];
             var echo = heaps.GetValueOrDefault(false);
-            var perType = imWith.Values.Where(t => t.Type.Length > 0)
-                .Select(t => new GcType(t.Type, t.Bytes - (imWithout.GetValueOrDefault(t.Type)?.Bytes ?? 0), t.Count - (imWithout.GetValueOrDefault(t.Type)?.Count ?? 0)))
-                .Where(t => t.Bytes > 0).OrderByDescending(t => t.Bytes).Take(15).ToList();
+            // What each type grew by with the sockets open; the rows are where ImAkka holds more than the echo.
+            static Dictionary<string, GcType> Grown(Dictionary<string, GcType>? with, Dictionary<string, GcType>? without) =>
+                (with?.Values.AsEnumerable() ?? []).Where(t => t.Type.Length > 0)
+                .Select(t => new GcType(t.Type, t.Bytes - (without?.GetValueOrDefault(t.Type)?.Bytes ?? 0), t.Count - (without?.GetValueOrDefault(t.Type)?.Count ?? 0)))
+                .ToDictionary(t => t.Type, StringComparer.Ordinal);
+            var echoGrown = Grown(echo.With, echo.Without);
+            var perType = Grown(imWith, imWithout).Values
+                .Select(t => t with { EchoBytes = Math.Max(0, echoGrown.GetValueOrDefault(t.Type)?.Bytes ?? 0) })
+                .Where(t => t.Bytes > t.EchoBytes).OrderByDescending(t => t.Bytes - t.EchoBytes).Take(15).ToList();
             Results.Gc = new GcSummary(n, imWith[""].Bytes, imWithout[""].Bytes, perType,
                 echo.With?.GetValueOrDefault("")?.Bytes ?? 0, echo.Without?.GetValueOrDefault("")?.Bytes ?? 0);
         }
@@ -406,7 +414,7 @@ public sealed partial class Bench
                 long Delta(string name, string? label = null) => (long)(after[i].Sum(name, label) - before[i].Sum(name, label));
                 var own = Enumerable.Range(0, groups.Count).Where(g => SocketsOn(g) == i).Sum(g => perGroup[g]);
                 return new NodeFanout(i + 1, Enumerable.Range(0, groups.Count).Count(g => SocketsOn(g) == i) * members,
-                    Delta("im_fanout_events_total"), own, Delta("im_pushes_total"), own * members,
+                    Delta(FanoutEvents), own, Delta("im_pushes_total"), own * members,
                     Delta("im_messages_stored_total", "msg_type=\"TEXT\""));
             }).ToList();
             foreach (var node in perNode)

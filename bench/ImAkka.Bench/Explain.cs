@@ -127,9 +127,9 @@ public static class Explain
             var heap = (double)(gc.HeapWith - gc.HeapWithout) / gc.Connections;
             var echoHeap = (double)(gc.EchoHeapWith - gc.EchoHeapWithout) / gc.Connections;
             sb.Append($"Of that, live managed objects are {Fmt.Kb(heap)} KB per socket (gcdump, after a full GC) against the echo's {Fmt.Kb(echoHeap)} KB; "
-                + $"the largest per socket: {string.Join(", ", gc.PerConnection.Take(6).Select(t => $"`{t.Type}` {Fmt.N((double)t.Bytes / gc.Connections)} B"))}. ");
+                + $"where it holds most beyond the echo: {string.Join(", ", gc.PerConnection.Take(6).Select(t => $"`{t.Type}` {Fmt.N((double)(t.Bytes - t.EchoBytes) / gc.Connections)} B"))}. ");
             sb.Append($"The remaining {Fmt.Kb(im - heap)} KB per socket is not live data: heap the GC has not given back (Server GC keeps a heap per core and "
-                + "grows them ahead of need; every session allocates its actor, mailbox, outbound channel and buffers when it opens), "
+                + "grows them ahead of need; every session allocates its actor, mailbox, outbound queue and buffers when it opens), "
                 + "and the native side of each connection. ");
         }
         else sb.Append("No heap dump in this run (dotnet-gcdump not installed), so the split between live objects and GC headroom is not measured. ");
@@ -162,10 +162,11 @@ public static class Explain
             + "`Ai__MaxConcurrency` calls, unordered), which reads the context the record fixed (`ImStore.MessagesInRange`: a range read and one hash "
             + "read per message, up to `Ai__ContextMessages`=20), publishes `generating` and at most one `ai_delta` per 100 ms while the answer "
             + "streams in, and the finished answer is one more append through the group's writer, which publishes the reply and `done`. "
-            + $"Each call cost {Fmt.D(events, "0.0")} events on its group's channel, of which the {r.Ai.Pieces} streamed pieces are most; each node "
-            + "with a socket in the group parses each of them, and all of it shares the host's one Redis connection with the probe's appends, which wait behind it. "
+            + $"Each call cost {Fmt.D(events, "0.0")} events published on its group's channel (Redis's PUBLISH count), of which the {r.Ai.Pieces} streamed "
+            + "pieces are most; a node reads them only where a member of the group holds a socket, and here none does, so what remains is each event's "
+            + "PUBLISH inside the store's step and the host's one Redis connection, which the probe's appends share. "
             + $"Over the 1–2 s the answers take, that is about {Fmt.N(r.Ai.Calls * Math.Max(0, events - 2) / 1.5)} events a second (all but the message "
-            + $"and `thinking` come while the calls run) through the node's one SessionsActor, beside the probe's {Fmt.N(r.Ai.ProbeRate)}. ");
+            + $"and `thinking` come while the calls run), beside the probe's {Fmt.N(r.Ai.ProbeRate)} sends. ");
         sb.Append(ProfileSentence(r, "ai"));
         return sb.ToString();
     }

@@ -26,7 +26,8 @@ public sealed record ProfileSummary(string Name, string File, double WindowMs, d
         .Select(a => a with { Percent = 100 * a.Percent / Math.Max(0.001, 100 - OverheadPercent) });
 }
 
-public sealed record GcType(string Type, long Bytes, long Count);
+/// <param name="EchoBytes">In a summary's rows: what the echo's heap grew by in the same type at the same sockets.</param>
+public sealed record GcType(string Type, long Bytes, long Count, long EchoBytes = 0);
 
 /// <summary>Heap by type at N idle sockets and after they closed, from two gcdumps of the same process.</summary>
 public sealed record GcSummary(int Connections, long HeapWith, long HeapWithout, List<GcType> PerConnection, long EchoHeapWith, long EchoHeapWithout);

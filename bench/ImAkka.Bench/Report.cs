@@ -236,12 +236,12 @@ public static class Report
             md.AppendLine($"Managed heap (`dotnet-gcdump`, live objects after a full GC) at {Fmt.N(gc.Connections)} sockets and after they closed: "
                 + $"ImAkka {Fmt.Kb((double)(gc.HeapWith - gc.HeapWithout) / gc.Connections)} KB per socket "
                 + $"({Fmt.Kb(gc.HeapWith / 1024.0)} MB → {Fmt.Kb(gc.HeapWithout / 1024.0)} MB), echo "
-                + $"{Fmt.Kb((double)(gc.EchoHeapWith - gc.EchoHeapWithout) / gc.Connections)} KB per socket. ImAkka's heap per idle socket by type:");
+                + $"{Fmt.Kb((double)(gc.EchoHeapWith - gc.EchoHeapWithout) / gc.Connections)} KB per socket. Where ImAkka's heap per idle socket goes beyond the echo's, by type, most first:");
             md.AppendLine();
-            md.AppendLine("| type | bytes per socket | objects per socket |");
-            md.AppendLine("|---|---|---|");
+            md.AppendLine("| type | ImAkka bytes per socket | echo bytes per socket | ImAkka objects per socket |");
+            md.AppendLine("|---|---|---|---|");
             foreach (var t in gc.PerConnection)
-                md.AppendLine($"| `{t.Type}` | {Fmt.N((double)t.Bytes / gc.Connections)} | {Fmt.D((double)t.Count / gc.Connections, "0.0")} |");
+                md.AppendLine($"| `{t.Type}` | {Fmt.N((double)t.Bytes / gc.Connections)} | {Fmt.N((double)t.EchoBytes / gc.Connections)} | {Fmt.D((double)t.Count / gc.Connections, "0.0")} |");
         }
         else md.AppendLine("The heap by type is weighed only when dotnet-gcdump is installed (a full run; not `--quick`).");
         md.AppendLine();

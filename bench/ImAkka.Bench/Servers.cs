@@ -53,6 +53,23 @@ public static class Servers
         return (child, port);
     }
 
+    /// <summary>
+    /// How many PUBLISH commands the Redis on <paramref name="port"/> has run, from clients and from scripts alike
+    /// (<c>INFO commandstats</c>): every event the store put on a channel, whoever reads it.
+    /// </summary>
+    public static async Task<long> RedisPublishes(int port)
+    {
+        var cli = new[] { "/usr/bin/redis-cli", "/usr/local/bin/redis-cli" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-cli is not installed (it comes with Debian's redis-server)");
+        var info = new System.Diagnostics.ProcessStartInfo(cli) { RedirectStandardOutput = true };
+        foreach (var argument in new[] { "-h", "127.0.0.1", "-p", Num(port), "info", "commandstats" }) info.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stats = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var line = stats.Split('\n').FirstOrDefault(l => l.StartsWith("cmdstat_publish:calls=", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line["cmdstat_publish:calls=".Length..].Split(',')[0], CultureInfo.InvariantCulture);
+    }
+
     /// <param name="extra">Settings beyond the bench's own, e.g. cluster seeds or the passivation time.</param>
     public static async Task<Server> StartImAkka(Paths paths, string name, int redisPort, string keyPrefix, string aiEndpoint,
         IDictionary<string, string>? extra = null, int? port = null)

@@ -65,7 +65,7 @@ public static class ImActorsConfiguration
             new ShardOptions { RememberEntities = false, ShouldPassivateIdleEntities = false, HandOffStopMessage = StopEntity.Instance });
 
     public static AkkaConfigurationBuilder AddNodeActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
-        builder.WithActors((system, registry, resolver) =>
+        builder.AddHocon(SessionMailbox.Hocon, HoconAddMode.Append).WithActors((system, registry, resolver) =>
         {
             registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
             registry.Register<MediaActor>(system.ActorOf(MediaActor.Props(services.Store, new ImageSanitizer(services.MediaLimits)), "media"));

@@ -45,13 +45,19 @@ public sealed record SessionSettings(TimeSpan AskTimeout, ImMetrics Metrics, Dat
 /// Every bad frame gets an <c>error</c> frame, echoing the frame's <c>client_msg_id</c>; nothing a
 /// client sends makes the actor throw (a restart would say <c>connected</c> twice).
 /// </summary>
-public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
+/// <remarks>
+/// A node holds one of these per socket, most of them idle, so it is built to weigh little: one
+/// receive over a <see cref="Phase"/> instead of <c>Become</c> (Akka's cell keeps a behaviour stack
+/// and watch tables once an actor becomes a second behaviour) and instead of typed handlers (a set
+/// of delegates per instance), and the small <see cref="SessionMailbox"/>. The stash holds what the
+/// client sends before <c>connected</c>.
+/// </remarks>
+public sealed class SessionActor : UntypedActor, IWithStash, IWithTimers
 {
     public const int PolicyViolation = 1008;
     public const int TryAgainLater = 1013;
     public const int GoingAway = 1001;
 
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _userId;
     private readonly ISessionOutput _output;
     private readonly ImStore _store;
@@ -59,6 +65,7 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
     private readonly IActorRef _sessions;
     private readonly SendRateLimiter _sendRate;
     private readonly SessionSettings _settings;
+    private Phase _phase = Phase.CheckingUser;
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
@@ -74,21 +81,24 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
         _sessions = sessions;
         _sendRate = sendRate;
         _settings = settings;
-        Receive<UserChecked>(Checked);
-        Receive<Status.Failure>(f =>
-        {
-            _log.Warning(f.Cause, "Could not check the user of a new connection");
-            Send(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the store is unavailable, reconnect later"));
-            _output.Close(TryAgainLater, "store unavailable");
-            Context.Stop(Self);
-        });
-        Receive<SessionProtocol.SocketClosed>(_ => Context.Stop(Self));
-        ReceiveAny(_ => Stash.Stash());
     }
 
     public static Props Props(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef sessions,
         SendRateLimiter sendRate, SessionSettings settings) =>
-        Akka.Actor.Props.Create(() => new SessionActor(userId, output, store, groups, sessions, sendRate, settings));
+        Akka.Actor.Props.Create(() => new SessionActor(userId, output, store, groups, sessions, sendRate, settings))
+            .WithMailbox(SessionMailbox.Id);
+
+    private enum Phase
+    {
+        /// <summary>The store says whether the user exists.</summary>
+        CheckingUser,
+
+        /// <summary>The parent subscribes to the user's channels.</summary>
+        Registering,
+
+        /// <summary><c>connected</c> went out: pushes and the client's frames flow.</summary>
+        Connected,
+    }
 
     protected override void PreStart()
     {
@@ -97,60 +107,106 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
             Timers.StartSingleTimer(nameof(TokenExpired), new TokenExpired(), Max(expiresAt - DateTimeOffset.UtcNow, TimeSpan.Zero));
     }
 
-    private void Checked(UserChecked check)
+    protected override void OnReceive(object message)
     {
-        if (!check.Exists)
+        switch (message)
         {
-            Send(new ErrorFrame(ErrorCodes.UserNotFound, "user not found"));
-            _output.Close(PolicyViolation, "user not found");
-            Context.Stop(Self);
-            return;
+            case SessionProtocol.SocketClosed:
+                Context.Stop(Self);
+                return;
+            case TokenExpired:
+                Expire();
+                return;
         }
-        // "connected" goes out only once the node reads the user's channels, so a client that sees it misses no push after it.
-        _sessions.Tell(new SessionsProtocol.Register(_userId, Self));
-        Timers.StartSingleTimer(nameof(RegistrationTimedOut), new RegistrationTimedOut(), _settings.AskTimeout);
-        Become(Registering);
+        switch (_phase)
+        {
+            case Phase.CheckingUser:
+                CheckingUser(message);
+                break;
+            case Phase.Registering:
+                Registering(message);
+                break;
+            default:
+                Connected(message);
+                break;
+        }
     }
 
-    private void Registering()
+    private void CheckingUser(object message)
     {
-        Receive<SessionsProtocol.Registered>(_ =>
+        switch (message)
         {
-            Timers.Cancel(nameof(RegistrationTimedOut));
-            Send(new ConnectedFrame(_userId));
-            Become(Connected);
-            Stash.UnstashAll();
-        });
-        Receive<RegistrationTimedOut>(_ =>
+            case UserChecked { Exists: false }:
+                Send(new ErrorFrame(ErrorCodes.UserNotFound, "user not found"));
+                _output.Close(PolicyViolation, "user not found");
+                Context.Stop(Self);
+                break;
+            case UserChecked:
+                // "connected" goes out only once the node reads the user's channels, so a client that sees it misses no push after it.
+                _sessions.Tell(new SessionsProtocol.Register(_userId, Self));
+                Timers.StartSingleTimer(nameof(RegistrationTimedOut), new RegistrationTimedOut(), _settings.AskTimeout);
+                _phase = Phase.Registering;
+                break;
+            case Status.Failure failure:
+                Log.Warning(failure.Cause, "Could not check the user of a new connection");
+                Send(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the store is unavailable, reconnect later"));
+                _output.Close(TryAgainLater, "store unavailable");
+                Context.Stop(Self);
+                break;
+            default:
+                Stash.Stash();
+                break;
+        }
+    }
+
+    private void Registering(object message)
+    {
+        switch (message)
         {
-            _log.Warning("A session of {0} could not be registered for its pushes in time; closing it", _userId);
-            Send(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the server cannot deliver pushes right now, reconnect later"));
-            _output.Close(TryAgainLater, "pushes unavailable");
-            Context.Stop(Self);
-        });
-        Receive<TokenExpired>(_ => Expire());
-        Receive<SessionProtocol.SocketClosed>(_ => Context.Stop(Self));
-        ReceiveAny(_ => Stash.Stash());
+            case SessionsProtocol.Registered:
+                Timers.Cancel(nameof(RegistrationTimedOut));
+                Send(new ConnectedFrame(_userId));
+                _phase = Phase.Connected;
+                Stash.UnstashAll();
+                break;
+            case RegistrationTimedOut:
+                Log.Warning("A session of {0} could not be registered for its pushes in time; closing it", _userId);
+                Send(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the server cannot deliver pushes right now, reconnect later"));
+                _output.Close(TryAgainLater, "pushes unavailable");
+                Context.Stop(Self);
+                break;
+            default:
+                Stash.Stash();
+                break;
+        }
     }
 
     // Whatever stops it (the socket closed, the node shutting down, a failure its parent stops it for), the socket is
     // closed, and the first reason given stays; otherwise the client is told to go away and reconnect.
     protected override void PostStop() => _output.Close(GoingAway, "session ended, reconnect");
 
-    private void Connected()
+    private void Connected(object message)
     {
-        Receive<SessionsProtocol.Push>(push =>
+        switch (message)
         {
-            if (Enqueue(push.Frame)) _settings.Metrics.PushDelivered();
-        });
-        Receive<SessionProtocol.SocketClosed>(_ => Context.Stop(Self));
-        Receive<SessionProtocol.Inbound>(inbound => HandleInbound(inbound.Text));
-        Receive<SendAnswered>(Answered);
-        Receive<StopAnswered>(answer =>
-        {
-            if (answer.Error is { } error) Send(new ErrorFrame(error.Code, error.Message, answer.ClientMsgId));
-        });
-        Receive<TokenExpired>(_ => Expire());
+            case SessionsProtocol.Push push:
+                if (Enqueue(push.Frame)) _settings.Metrics.PushDelivered();
+                break;
+            case SessionProtocol.Inbound inbound:
+                HandleInbound(inbound.Text);
+                break;
+            case SendAnswered answer:
+                Answered(answer);
+                break;
+            case StopAnswered { Error: { } error } answer:
+                Send(new ErrorFrame(error.Code, error.Message, answer.ClientMsgId));
+                break;
+            case StopAnswered:
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     private void Expire()
@@ -245,11 +301,14 @@ public sealed class SessionActor : ReceiveActor, IWithStash, IWithTimers
     private bool Enqueue(string frame)
     {
         if (_output.TryEnqueue(frame)) return true;
-        _log.Warning("Disconnecting a session of {0}: its outbound queue is full", _userId);
+        Log.Warning("Disconnecting a session of {0}: its outbound queue is full", _userId);
         _output.Close(TryAgainLater, "outbound queue full");
         Context.Stop(Self);
         return false;
     }
+
+    // Made when needed, not held: an idle session would keep one more object for warnings it rarely logs.
+    private static ILoggingAdapter Log => Context.GetLogger();
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 

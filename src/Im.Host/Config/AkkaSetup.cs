@@ -91,7 +91,7 @@ public static class AkkaSetup
     /// <summary>
     /// Akka drops events below <c>akka.loglevel</c> before any logger sees them, for every source at
     /// once, and its events reach Microsoft.Extensions.Logging under their class's name
-    /// (<c>Im.Actors.Fanout.FanoutActor</c>, <c>Akka.Cluster.ClusterCoreDaemon</c>). So Akka gets the
+    /// (<c>Im.Actors.Sessions.SessionsActor</c>, <c>Akka.Cluster.ClusterCoreDaemon</c>). So Akka gets the
     /// lowest level any category is configured at, and the host's per-category filters decide the rest.
     /// </summary>
     private static Akka.Event.LogLevel AkkaLogLevel(IConfiguration configuration)

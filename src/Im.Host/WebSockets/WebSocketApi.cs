@@ -83,15 +83,14 @@ public sealed class SessionStarter(
     public async Task Run(string userId, WebSocket socket, Caller caller, DateTimeOffset? tokenExpiry, CancellationToken aborted)
     {
         using var open = metrics.WebSocketOpened();
-        var output = new WebSocketSessionOutput(options.SessionQueueCapacity);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        var pump = PumpThenStopReading(output, socket, stop);
+        using var output = new WebSocketSessionOutput(socket, options.SessionQueueCapacity, CloseGrace);
+        var pump = output.Pump();
         if (!connections.TryOpen(userId))
         {
             output.TryEnqueue(ImJson.Serialize(new ErrorFrame(ErrorCodes.TooManyConnections,
                 $"at most {options.MaxConnectionsPerUser} connections per user on this server")));
             output.Close(SessionActor.PolicyViolation, "too many connections");
-            await Drain(socket, output, pump, stop);
+            await Drain(socket, output, pump, aborted);
             return;
         }
         IActorRef session;
@@ -105,7 +104,7 @@ public sealed class SessionStarter(
             connections.Close(userId);
             output.TryEnqueue(ImJson.Serialize(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the server is busy, reconnect later")));
             output.Close(SessionActor.TryAgainLater, "server busy");
-            await Drain(socket, output, pump, stop);
+            await Drain(socket, output, pump, aborted);
             return;
         }
         // A node that is shutting down says so, so clients reconnect to another node at once
@@ -114,7 +113,9 @@ public sealed class SessionStarter(
             output.Close((int)WebSocketCloseStatus.EndpointUnavailable, "server shutting down, reconnect"));
         try
         {
-            await Receive(socket, session, output, stop.Token);
+            // No cancellation token: an idle read would hold a registration. A socket the server closes is
+            // aborted after the close grace (see WebSocketSessionOutput), and a client that goes away fails the read.
+            await Receive(socket, session, output);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
@@ -127,36 +128,30 @@ public sealed class SessionStarter(
             output.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
             session.Tell(SessionProtocol.SocketClosed.Instance);
             connections.Close(userId);
-            await Drain(socket, output, pump, stop);
+            await Drain(socket, output, pump, aborted);
         }
     }
 
     // Says goodbye properly: what is queued and the close frame go out, within the grace period.
-    private async Task Drain(WebSocket socket, WebSocketSessionOutput output, Task pump, CancellationTokenSource stop)
+    private async Task Drain(WebSocket socket, WebSocketSessionOutput output, Task pump, CancellationToken aborted)
     {
         output.Close((int)WebSocketCloseStatus.NormalClosure, "bye");
-        stop.CancelAfter(CloseGrace);
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        grace.CancelAfter(CloseGrace);
         try
         {
             await pump;
             // Wait for the client's answering close frame: closing the TCP connection with its
             // unread data would reset it, and the client would see 1006 instead of our code.
-            await Receive(socket, ActorRefs.Nobody, output, stop.Token);
+            await Receive(socket, ActorRefs.Nobody, output);
             // A socket that failed the connection itself (invalid UTF-8: 1007) reads no more, so wait
             // for the client to hang up instead: the server still takes in what it sends meanwhile.
-            if (socket.State == WebSocketState.Aborted) await Task.Delay(Timeout.InfiniteTimeSpan, stop.Token);
+            if (socket.State == WebSocketState.Aborted) await Task.Delay(Timeout.InfiniteTimeSpan, grace.Token);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
             logger.LogDebug("A session's close ended with {Error}", ex.GetType().Name);
         }
-    }
-
-    // Once the server has said close, the client gets a few seconds to answer before the read gives up.
-    private static async Task PumpThenStopReading(WebSocketSessionOutput output, WebSocket socket, CancellationTokenSource stop)
-    {
-        await output.Pump(socket, stop.Token);
-        stop.CancelAfter(CloseGrace);
     }
 
     /// <summary>
@@ -165,13 +160,13 @@ public sealed class SessionStarter(
     /// holds no buffer: it waits with a zero-byte read and rents one only once data has come (as
     /// Kestrel's transport and SignalR do); a zero-byte read can itself take in a whole empty message.
     /// </summary>
-    private static async Task Receive(WebSocket socket, IActorRef session, WebSocketSessionOutput output, CancellationToken cancellation)
+    private static async Task Receive(WebSocket socket, IActorRef session, WebSocketSessionOutput output)
     {
         MemoryStream? message = null;
         var discarding = session.IsNobody();
         while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
         {
-            var waited = await socket.ReceiveAsync(Memory<byte>.Empty, cancellation);
+            var waited = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
             if (waited.MessageType == WebSocketMessageType.Close) return;
             var (type, ended) = (waited.MessageType, waited.EndOfMessage);
             if (!ended)
@@ -179,7 +174,7 @@ public sealed class SessionStarter(
                 var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferBytes);
                 try
                 {
-                    var result = await socket.ReceiveAsync(buffer.AsMemory(), cancellation);
+                    var result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
                     if (result.MessageType == WebSocketMessageType.Close) return;
                     (type, ended) = (result.MessageType, result.EndOfMessage);
                     if (!discarding) (message ??= new MemoryStream()).Write(buffer, 0, result.Count);

@@ -2,16 +2,21 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.TestKit;
 using Im.Actors.Ai;
+using Im.Actors.Sessions;
 using Im.Contracts;
 
 namespace Im.Actors.Tests.Support;
 
 public static class ActorSpecs
 {
-    /// <summary>Every message serialized, even on one node, so that cluster-only serialization bugs show here.</summary>
-    public const string SerializingConfig = """
+    /// <summary>
+    /// Every message serialized, even on one node, so that cluster-only serialization bugs show here; and
+    /// the sessions' mailbox, as the host configures it.
+    /// </summary>
+    public static readonly string SerializingConfig = $"""
         akka.actor.serialize-messages = on
         akka.loglevel = WARNING
+        {SessionMailbox.Hocon}
         """;
 
     /// <summary>
