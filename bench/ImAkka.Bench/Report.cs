@@ -241,7 +241,8 @@ public static class Report
             md.AppendLine("| type | ImAkka bytes per socket | echo bytes per socket | ImAkka objects per socket |");
             md.AppendLine("|---|---|---|---|");
             foreach (var t in gc.PerConnection)
-                md.AppendLine($"| `{t.Type}` | {Fmt.N((double)t.Bytes / gc.Connections)} | {Fmt.N((double)t.EchoBytes / gc.Connections)} | {Fmt.D((double)t.Count / gc.Connections, "0.0")} |");
+                // A type name's '|' (compiler-made names have them) would end a table cell even inside backticks.
+                md.AppendLine($"| `{t.Type.Replace("|", "\\|", StringComparison.Ordinal)}` | {Fmt.N((double)t.Bytes / gc.Connections)} | {Fmt.N((double)t.EchoBytes / gc.Connections)} | {Fmt.D((double)t.Count / gc.Connections, "0.0")} |");
         }
         else md.AppendLine("The heap by type is weighed only when dotnet-gcdump is installed (a full run; not `--quick`).");
         md.AppendLine();
