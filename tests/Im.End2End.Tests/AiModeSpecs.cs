@@ -47,8 +47,8 @@ public sealed class AiModeSpecs(TrickleHost host) : IClassFixture<TrickleHost>
         var unanswered = await Api.SendMessage(patient.UserId, group.GroupId, $"nobody but the doctor {marker}");
         var barrier = await Api.SendMessage(doctor.UserId, group.GroupId, "the doctor answers");
         // The patient's socket hears the two messages and nothing of an AI between them.
-        Assert.Equal([unanswered.MessageId, barrier.MessageId],
-            [(string?)(await patientSocket.Next(Wait))["message_id"], (string?)(await patientSocket.Next(Wait))["message_id"]]);
+        List<string?> heard = [(string?)(await patientSocket.Next(Wait))["message_id"], (string?)(await patientSocket.Next(Wait))["message_id"]];
+        Assert.Equal(new List<string?> { unanswered.MessageId, barrier.MessageId }, heard);
         Assert.Empty((await Api.ListAiInteractions(group.GroupId)).Records);
         Assert.Equal(0, RequestsAbout(marker));
 

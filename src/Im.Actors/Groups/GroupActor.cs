@@ -35,6 +35,7 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
     private readonly IAiEndpoint _aiEndpoint;
     private readonly GroupActorSettings _settings;
     private GroupState _state;
+    private DateTimeOffset? _pauseInFlight;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -85,6 +86,10 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
     private void Active()
     {
         Context.SetReceiveTimeout(_settings.PassivateAfter);
+        // A plain message's append runs beside others (see Send); everything else waits for them, so it
+        // is decided against the state they leave.
+        ReceivePipelinedWrites(mayRunBeside: message =>
+            message is SendMessage { MsgType: not MessageTypes.Image } or ReceiveTimeout or GetDraft);
         Receive<CreateGroup>(Create);
         Receive<AddMember>(Add);
         Receive<RemoveMember>(Remove);
@@ -94,7 +99,7 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
         // A writer with a reply being written stays: it is the one that will store or close it.
         Receive<ReceiveTimeout>(_ =>
         {
-            if (_state.OpenRecords.IsEmpty) Passivate();
+            if (_state.OpenRecords.IsEmpty && !WritesInFlight) Passivate();
         });
         Receive<StopEntity>(_ => StopAfterInterruptingOpenRecords());
     }
@@ -171,7 +176,8 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
 
     private void Send(SendMessage command)
     {
-        switch (_state.DecideSend(command.SenderId, _store.Now))
+        if (!WritesInFlight) _pauseInFlight = null;
+        switch (StateWithPausesInFlight().DecideSend(command.SenderId, _store.Now))
         {
             case SendDecision.Refuse refuse:
                 RefuseAndPassivateIfAbsent(command, refuse.Error);
@@ -179,35 +185,55 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
             case SendDecision.RefuseAfterUserCheck:
                 RefuseAfterUserCheck(command, command.SenderId);
                 return;
-            case SendDecision.Accept accept:
-                var aiChange = accept.ForwardToAi
-                    ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node, _settings.Model, _settings.ContextMessages, _state.AiMode)
-                    : AiRecordChange.None;
-                var recipients = _state.Recipients();
+            case SendDecision.Accept accept when command.MsgType == MessageTypes.Image:
+                // Its media is read first, so its append would not leave in the writer's order: it runs alone.
+                var image = NewMessageOf(command, accept);
                 RunWrite(command, async () =>
                 {
-                    MediaInfo? media = null;
-                    if (command.MsgType == MessageTypes.Image)
-                    {
-                        // An image never changes group once uploaded, so reading it before the append is safe.
-                        if (await _store.GetMedia(command.Content) is not { } uploaded || uploaded.GroupId != _groupId)
-                            return new WriteResult(Outcome<SentMessage>.Fail(Errors.NotGroupMedia));
-                        media = uploaded.Info;
-                    }
-                    var appended = await _store.AppendMessage(new NewMessage(_groupId, command.SenderId, command.MsgType, command.Content,
-                        recipients, command.ClientMsgId, aiChange, media, accept.PausesAiUntil));
-                    if (appended.Error is { } conflict) return new WriteResult(Outcome<SentMessage>.Fail(conflict));
-                    var (stored, openedRecord, replayed) = appended.Value!;
-                    return new WriteResult(Outcome<SentMessage>.Ok(new SentMessage(stored, replayed)), () =>
-                    {
-                        if (!replayed) _settings.Metrics.MessageStored(stored.MsgType);
-                        if (!replayed && accept.PausesAiUntil is { } pauseEnd) _state = _state with { AiPausedUntil = pauseEnd };
-                        if (openedRecord is not null) StartAttempt(openedRecord);
-                    });
+                    if (await _store.GetMedia(command.Content) is not { } uploaded || uploaded.GroupId != _groupId)
+                        return new WriteResult(Outcome<SentMessage>.Fail(Errors.NotGroupMedia));
+                    return Appended(accept, await _store.AppendMessage(image with { Media = uploaded.Info }));
                 });
+                return;
+            case SendDecision.Accept accept:
+                if (accept.PausesAiUntil is { } pause && !(_pauseInFlight >= pause)) _pauseInFlight = pause;
+                // AppendMessage sends its script before its first await, so the appends reach the store in this order.
+                var message = NewMessageOf(command, accept);
+                RunPipelined(command, async () => Appended(accept, await _store.AppendMessage(message)));
                 return;
         }
     }
+
+    private NewMessage NewMessageOf(SendMessage command, SendDecision.Accept accept)
+    {
+        var aiChange = accept.ForwardToAi
+            ? new AiRecordChange.Open(_aiEndpoint.Url, _settings.Node, _settings.Model, _settings.ContextMessages, _state.AiMode)
+            : AiRecordChange.None;
+        return new NewMessage(_groupId, command.SenderId, command.MsgType, command.Content, _state.Recipients(), command.ClientMsgId,
+            aiChange, Media: null, accept.PausesAiUntil);
+    }
+
+    private WriteResult Appended(SendDecision.Accept accept, Outcome<AppendedMessage> appended)
+    {
+        if (appended.Error is { } conflict) return new WriteResult(Outcome<SentMessage>.Fail(conflict));
+        var (stored, openedRecord, replayed) = appended.Value!;
+        return new WriteResult(Outcome<SentMessage>.Ok(new SentMessage(stored, replayed)), () =>
+        {
+            if (!replayed) _settings.Metrics.MessageStored(stored.MsgType);
+            if (!replayed && accept.PausesAiUntil is { } pauseEnd && !(_state.AiPausedUntil >= pauseEnd))
+                _state = _state with { AiPausedUntil = pauseEnd };
+            if (openedRecord is not null) StartAttempt(openedRecord);
+        });
+    }
+
+    /// <summary>
+    /// A patient's message decided while a doctor's is still being appended is decided as if that
+    /// doctor's pause were stored already, as it would be one write at a time; the pause itself enters
+    /// the state only once its message is stored (a repeat of an earlier send pauses nothing). With no
+    /// write in flight, no pause is.
+    /// </summary>
+    private GroupState StateWithPausesInFlight() =>
+        _pauseInFlight is { } pause && !(_state.AiPausedUntil >= pause) ? _state with { AiPausedUntil = pause } : _state;
 
     private void SetAi(SetGroupAi command)
     {
