@@ -38,10 +38,14 @@ public abstract class SingleWriterActor : ReceiveActor, IWithStash
     /// nobody waits on) and an optional step to run on the actor's own thread before the reply goes
     /// out (to update state).
     /// </summary>
-    protected void RunWrite(object command, Func<Task<WriteResult>> write)
-    {
+    protected void RunWrite(object command, Func<Task<WriteResult>> write) => RunWrite(command, Sender, write);
 
-        var replyTo = Sender;
+    /// <inheritdoc cref="RunWrite(object, Func{Task{WriteResult}})"/>
+    /// <param name="replyTo">Who gets the reply: the sender of a command decided earlier.</param>
+    protected void RunWrite(object command, IActorRef replyTo, Func<Task<WriteResult>> write)
+    {
+        if (_pipelined > 0)
+            throw new InvalidOperationException($"{command.GetType().Name} is an exclusive write, but pipelined writes are in flight");
         BecomeStacked(Writing);
         write().PipeTo(Self,
             success: result => new WriteFinished(replyTo, result),

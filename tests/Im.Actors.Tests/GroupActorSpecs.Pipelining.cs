@@ -142,4 +142,28 @@ public sealed partial class GroupActorSpecs
         Assert.Equal(sends.Count, after.Count);
         Assert.Equal(sends.Count, after.Select(m => m.MsgContent).Distinct().Count());
     }
+
+    [Fact]
+    public async Task Should_go_on_with_the_groups_messages_while_a_stop_waits_for_the_pipeline_and_drop_the_answer_that_comes_meanwhile()
+    {
+        var (group, call) = await PatientAsked();
+        _holdStops = true;
+        var stopper = CreateTestProbe();
+        group.Tell(new StopAiReply(_groupId, call.RecordId, Jwt("patient")), stopper.Ref);
+        await Eventually.True(() => !_heldStops.IsEmpty, AskTimeout, "the pipeline to be told to stop");
+
+        // The pipeline has not confirmed: the group still takes messages, and the call's late answer is not stored.
+        var meanwhile = await Send(group, "doctor", "while the stop waits");
+        group.Tell(new AiAnswered(_groupId, call.RecordId, call.Attempt, new AiCallResult.Answered("too late", 10)));
+        Refused(ErrorCodes.InvalidState, await Ask(group, new StopAiReply(_groupId, call.RecordId, Jwt("doctor"))));
+        await stopper.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        Assert.True(_heldStops.TryDequeue(out var held));
+        held.Sender.Tell(new AiPipeline.Stopped(held.Stop.RecordId, held.Stop.Attempt));
+        var stopped = Ok(await stopper.ExpectMsgAsync<Outcome<AiInteractionResponse>>(AskTimeout));
+
+        Assert.Equal((AiRecordStatus.Failed, "4004: stopped"), (stopped.Status, stopped.ErrorMessage));
+        Assert.Equal(2, meanwhile.Seq);
+        Assert.Empty(await AiReplies());
+    }
 }

@@ -37,6 +37,9 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
     private readonly ImMetrics _metrics = new();
     /// <summary>The store's clock, which the writer reads for a pause after a doctor's message.</summary>
     private readonly ManualClock _clock = new(DateTimeOffset.UtcNow);
+    /// <summary>A pipeline slow to confirm a stop: the stops it got, for a spec to confirm by hand.</summary>
+    private volatile bool _holdStops;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(IActorRef Sender, AiPipeline.Stop Stop)> _heldStops = new();
 
     public GroupActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
@@ -46,7 +49,11 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
         // A pipeline confirms a stop at once; the probe does too, and still records every message for the specs to read.
         _aiPipeline.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
         {
-            if (message is AiPipeline.Stop stop) sender.Tell(new AiPipeline.Stopped(stop.RecordId, stop.Attempt));
+            if (message is AiPipeline.Stop stop)
+            {
+                if (_holdStops) _heldStops.Enqueue((sender, stop));
+                else sender.Tell(new AiPipeline.Stopped(stop.RecordId, stop.Attempt));
+            }
             return AutoPilot.KeepRunning;
         }));
         _shard = CreateTestProbe("shard");

@@ -97,8 +97,8 @@ public sealed class SingleWriterActorSpecs(ITestOutputHelper output) : Akka.Test
         Finish(2, stored: false);
         Assert.Equal(ErrorCodes.ServiceUnavailable, ExpectMsg<Refused>().Error.Code);
         Finish(1);
-        Finish(3);
         ExpectMsg(new Done(1));
+        Finish(3);
         ExpectMsg(new Done(3));
         writer.Tell(new Exclusive(4), TestActor);
         ExpectMsg(new Started(4));

@@ -34,15 +34,21 @@ public sealed partial class GroupActor
 {
     public const string Stopped = $"{ErrorCodes.AiStopped}: stopped";
 
+    private readonly Dictionary<string, PendingStop> _stopping = new(StringComparer.Ordinal);
+
     /// <summary>How often a reply or a close is tried while the store is down, before the record is left to the next start.</summary>
     private const int FinishTries = 5;
 
-    /// <summary>The pipeline runs on this node and answers a stop at once; waiting longer would hold the group's writes.</summary>
+    /// <summary>The pipeline runs on this node and answers a stop at once; past this the record is closed without its word.</summary>
     private static readonly TimeSpan PipelineStopTimeout = TimeSpan.FromSeconds(5);
 
     private void ReceiveAiReplies()
     {
         Receive<StopAiReply>(StopReply);
+        Receive<StopChecked>(StopWhenChecked);
+        Receive<StopCheckFailed>(failed => failed.ReplyTo.Tell(((IRefusable)failed.Command).Refuse(Errors.For(failed.Cause))));
+        Receive<AiPipeline.Stopped>(stopped => CloseStopped(stopped.RecordId, confirmed: true));
+        Receive<PipelineStopTimedOut>(timedOut => CloseStopped(timedOut.RecordId, confirmed: false));
         Receive<RetryAiReply>(RetryReply);
         Receive<ApproveDraft>(Approve);
         Receive<RejectDraft>(Reject);
@@ -117,20 +123,51 @@ public sealed partial class GroupActor
         _state = _state.WithoutOpenRecord(finish.Answered.RecordId);
     }
 
+    /// <summary>
+    /// A stop is decided against the stored record and the writer's open attempts, then waits for the
+    /// node's pipeline to confirm that the attempt publishes nothing more, so that no piece follows the
+    /// close. The writer goes on with the group's other commands meanwhile; from the decision on, the
+    /// attempt is no longer open to it, so an answer that comes in the meantime is dropped (the stop
+    /// wins) and a second stop is refused.
+    /// </summary>
     private void StopReply(StopAiReply command)
     {
-        var state = _state;
-        RunWrite(command, async () =>
+        var replyTo = Sender;
+        _store.GetStoredRecord(command.RecordId).PipeTo(Self,
+            success: stored => new StopChecked(command, replyTo, stored),
+            failure: ex => new StopCheckFailed(command, replyTo, ex));
+    }
+
+    private void StopWhenChecked(StopChecked check)
+    {
+        if (_state.DecideStop(check.Stored, check.Command.Caller) is { } refused)
         {
-            var stored = await _store.GetStoredRecord(command.RecordId);
-            if (state.DecideStop(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
-            var open = state.OpenRecords[command.RecordId];
-            await CancelAttempt(open);
-            await _store.CloseRecord(open.RecordId, open.Attempt, Stopped, null, StateOf(open, state.Recipients(), AiStates.Stopped));
+            check.ReplyTo.Tell(Outcome<AiInteractionResponse>.Fail(refused));
+            return;
+        }
+        var open = _state.OpenRecords[check.Command.RecordId];
+        _state = _state.WithoutOpenRecord(open.RecordId);
+        _stopping[open.RecordId] = new PendingStop(check.Command, check.ReplyTo, open);
+        _aiPipeline.Tell(new AiPipeline.Stop(open.RecordId, open.Attempt));
+        Timers.StartSingleTimer(StopTimer(open.RecordId), new PipelineStopTimedOut(open.RecordId), PipelineStopTimeout);
+    }
+
+    private void CloseStopped(string recordId, bool confirmed)
+    {
+        if (!_stopping.Remove(recordId, out var pending)) return;
+        Timers.Cancel(StopTimer(recordId));
+        if (!confirmed) Log.Warning("The AI pipeline did not confirm stopping record {0} in time; closing it anyway", recordId);
+        var open = pending.Open;
+        var recipients = _state.Recipients();
+        RunWrite(pending.Command, pending.ReplyTo, async () =>
+        {
+            await _store.CloseRecord(open.RecordId, open.Attempt, Stopped, null, StateOf(open, recipients, AiStates.Stopped));
             var record = await _store.GetRecord(open.RecordId);
-            return new WriteResult(Outcome<AiInteractionResponse>.Ok(record!), () => _state = _state.WithoutOpenRecord(open.RecordId));
+            return new WriteResult(Outcome<AiInteractionResponse>.Ok(record!));
         });
     }
+
+    private static string StopTimer(string recordId) => "stop " + recordId;
 
     private void RetryReply(RetryAiReply command)
     {
@@ -250,7 +287,9 @@ public sealed partial class GroupActor
     /// <summary>Handed over to another node, or the node stops: the calls end with this writer, and clients hear it now.</summary>
     private void StopAfterInterruptingOpenRecords()
     {
-        if (_state.OpenRecords.IsEmpty) Context.Stop(Self);
+        // A stop waiting for the pipeline is answered first: its close is a write like any other.
+        if (_stopping.Count > 0) Stash.Stash();
+        else if (_state.OpenRecords.IsEmpty) Context.Stop(Self);
         else InterruptOpenRecords([.. _state.OpenRecords.Values], then: () => Context.Stop(Self));
     }
 
@@ -274,4 +313,13 @@ public sealed partial class GroupActor
     private sealed record FinishAttempt(AiAnswered Answered, int Tries) : ILocalOnly;
 
     private sealed record InterruptRecords : ILocalOnly;
+
+    private sealed record StopChecked(StopAiReply Command, IActorRef ReplyTo, StoredAiRecord? Stored) : ILocalOnly;
+
+    private sealed record StopCheckFailed(StopAiReply Command, IActorRef ReplyTo, Exception Cause) : ILocalOnly;
+
+    private sealed record PipelineStopTimedOut(string RecordId) : ILocalOnly;
+
+    /// <summary>A stop decided, waiting for the pipeline; its attempt is out of the open records meanwhile.</summary>
+    private sealed record PendingStop(StopAiReply Command, IActorRef ReplyTo, OpenAiRecord Open);
 }

@@ -99,7 +99,7 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
         // A writer with a reply being written stays: it is the one that will store or close it.
         Receive<ReceiveTimeout>(_ =>
         {
-            if (_state.OpenRecords.IsEmpty && !WritesInFlight) Passivate();
+            if (_state.OpenRecords.IsEmpty && _stopping.Count == 0 && !WritesInFlight) Passivate();
         });
         Receive<StopEntity>(_ => StopAfterInterruptingOpenRecords());
     }
