@@ -5,7 +5,9 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 await builder.AddImHost();
 var app = builder.Build();
 app.MapImHost();
+if (!await app.PrepareStore()) return Im.Host.Storage.StoreRefusal.ExitCode;
 await app.RunAsync();
+return 0;
 
 /// <summary>Entry point, public for tests that reference the host.</summary>
 public partial class Program;

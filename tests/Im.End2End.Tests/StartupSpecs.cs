@@ -42,4 +42,27 @@ public sealed class StartupSpecs
         Assert.Equal($"{host.BaseAddress.ToString().TrimEnd('/')}/dev/ai/v1/chat/completions", record.AiServiceUrl);
         Assert.Equal(AiRecordStatus.Succeeded, record.Status);
     }
+
+    /// <summary>
+    /// A store that answers but refuses what the host needs: one line that names the store and its
+    /// answer, no stack trace, and an exit code of the host's own, instead of an abort.
+    /// </summary>
+    [Theory]
+    [InlineData("a Redis Cluster", "Multi-key operations must involve a single slot")]
+    [InlineData("a Redis with a password the host does not have", "AuthenticationFailure")]
+    public async Task Should_exit_with_code_3_and_one_line_when_the_store_refuses_at_start(string store, string answer)
+    {
+        await using var cluster = store.Contains("Cluster", StringComparison.Ordinal) ? await RedisCluster.Start() : null;
+        await using var locked = cluster is null ? await RedisServer.Start("--requirepass", "not-given-to-the-host") : null;
+        var connectionString = cluster?.ConnectionString ?? locked!.ConnectionString;
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            HostProcess.Start(new Dictionary<string, string> { ["ConnectionStrings__Redis"] = connectionString }));
+
+        Assert.StartsWith("Im.Host exited with 3:", failure.Message, StringComparison.Ordinal);
+        var refusal = Assert.Single(failure.Message.Split('\n'), line => line.Contains("refused ImAkka's start-up", StringComparison.Ordinal));
+        Assert.Contains(answer, refusal, StringComparison.Ordinal);
+        Assert.Contains(connectionString.Split(',')[0], refusal, StringComparison.Ordinal);
+        Assert.DoesNotContain(failure.Message.Split('\n'), line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+    }
 }

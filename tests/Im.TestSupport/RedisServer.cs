@@ -10,22 +10,25 @@ namespace Im.TestSupport;
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly string _directory;
+    private readonly string[] _arguments;
     private Process? _process;
 
-    private RedisServer(string directory, int port)
+    private RedisServer(string directory, int port, string[] arguments)
     {
         _directory = directory;
         Port = port;
+        _arguments = arguments;
     }
 
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> Start()
+    /// <param name="arguments">More of redis-server's options, e.g. <c>--requirepass</c> or <c>--cluster-enabled yes</c>.</param>
+    public static async Task<RedisServer> Start(params string[] arguments)
     {
         var directory = Directory.CreateTempSubdirectory("im-redis-").FullName;
-        var server = new RedisServer(directory, Ports.FreeLoopbackPort());
+        var server = new RedisServer(directory, Ports.FreeLoopbackPort(), arguments);
         await server.Launch();
         return server;
     }
@@ -34,7 +37,7 @@ public sealed class RedisServer : IAsyncDisposable
     public async Task Launch()
     {
         var executable = FindExecutable();
-        _process = Process.Start(new ProcessStartInfo(executable)
+        var start = new ProcessStartInfo(executable)
         {
             ArgumentList =
             {
@@ -43,7 +46,9 @@ public sealed class RedisServer : IAsyncDisposable
             },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        })!;
+        };
+        foreach (var argument in _arguments) start.ArgumentList.Add(argument);
+        _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
@@ -55,9 +60,10 @@ public sealed class RedisServer : IAsyncDisposable
                 await probe.GetDatabase().PingAsync();
                 return true;
             }
-            catch (RedisConnectionException)
+            catch (RedisConnectionException refused)
             {
-                return false;
+                // A server with a password is up once it refuses a connection without one.
+                return refused.FailureType == ConnectionFailureType.AuthenticationFailure;
             }
         }, TimeSpan.FromSeconds(20), $"redis-server on port {Port}");
     }

@@ -143,7 +143,7 @@ public static class AkkaSetup
                 .AddNodeActors(services)
                 .WithActorSystemLivenessCheck(tags: [HealthTags.Live])
                 .WithAkkaClusterReadinessCheck(tags: [HealthTags.Ready])
-                .AddStartup(async (system, registry) =>
+                .AddStartup((system, registry) =>
                 {
                     var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Im.Host.Startup");
                     var cluster = Cluster.Get(system);
@@ -154,14 +154,7 @@ public static class AkkaSetup
                     cluster.RegisterOnMemberRemoved(readiness.MarkDown);
                     // With no seed nodes there is no one to join but ourselves.
                     if (node.SeedNodes.Length == 0) cluster.Join(cluster.SelfAddress);
-                    try
-                    {
-                        await StoreMaintenance.Run(services.Store, services.Ai);
-                    }
-                    catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
-                    {
-                        logger.LogError(ex, "Start-up maintenance of the store failed; is the store reachable?");
-                    }
+                    return Task.CompletedTask;
                 });
         });
     }

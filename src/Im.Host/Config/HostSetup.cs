@@ -105,6 +105,33 @@ public static class HostSetup
         if (string.IsNullOrEmpty(app.Services.GetRequiredService<AiSettings>().Endpoint)) app.MapStandInAi();
     }
 
+    /// <summary>
+    /// What the node does to the store once, before it serves: the AI assistant's user and the users'
+    /// group indexes (<see cref="StoreMaintenance"/>). A store that cannot be reached is waited for
+    /// (requests answer 503 until it is back); one that refuses gets one log line, and false: the host
+    /// exits with <see cref="StoreRefusal.ExitCode"/>.
+    /// </summary>
+    public static async Task<bool> PrepareStore(this WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Im.Host.Startup");
+        try
+        {
+            await StoreMaintenance.Run(app.Services.GetRequiredService<ImStore>(), app.Services.GetRequiredService<AiSettings>());
+            return true;
+        }
+        catch (Exception ex) when (StoreRefusal.Answer(ex) is { } answer)
+        {
+            logger.LogCritical("The store {Store} refused ImAkka's start-up: {Answer} {Hint} Exiting with code {ExitCode}.",
+                app.Services.GetRequiredService<StoreInfo>(), answer, StoreRefusal.Hint(answer), StoreRefusal.ExitCode);
+            return false;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogError(ex, "Start-up maintenance of the store failed; is the store reachable? Requests answer 503 until it is");
+            return true;
+        }
+    }
+
     private static async Task<(IConnectionMultiplexer Redis, StoreInfo Store)> ConnectStore(WebApplicationBuilder builder,
         string? connectionString, ImOptions im)
     {
