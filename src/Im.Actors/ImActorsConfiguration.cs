@@ -67,14 +67,14 @@ public static class ImActorsConfiguration
     public static AkkaConfigurationBuilder AddNodeActors(this AkkaConfigurationBuilder builder, ImActorServices services) =>
         builder.AddHocon(SessionMailbox.Hocon, HoconAddMode.Append).WithActors((system, registry, resolver) =>
         {
-            registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store), "queries"));
+            registry.Register<QueryActor>(system.ActorOf(QueryActor.Props(services.Store, registry.Get<GroupRegion>()), "queries"));
             registry.Register<MediaActor>(system.ActorOf(MediaActor.Props(services.Store, new ImageSanitizer(services.MediaLimits)), "media"));
             var connections = system.ActorOf(ConnectionRegistryActor.Props(
                 new ConnectionStore(services.Redis, services.Store.Keys, TimeProvider.System), ConnectionRegistrySettings.For(NodeId(system))),
                 ConnectionRegistryActor.Name);
             registry.Register<ConnectionRegistryActor>(connections);
             registry.Register<SessionsActor>(system.ActorOf(SessionsActor.Props(services.Redis,
-                new SessionsSettings(services.Store, registry.Get<GroupRegion>(), services.SendRate, services.Metrics), connections),
+                new SessionsSettings(services.Store, registry.Get<GroupRegion>(), registry.Get<QueryActor>(), services.SendRate, services.Metrics), connections),
                 SessionsActor.Name));
             var breaker = new AiCircuitBreaker(Math.Max(1, services.Ai.BreakerFailures), TimeSpan.FromSeconds(Math.Max(1, services.Ai.BreakerResetSeconds)),
                 TimeProvider.System);

@@ -1,4 +1,6 @@
 using Akka.Actor;
+using Akka.TestKit;
+using Im.Actors.Groups;
 using Im.Actors.Queries;
 using static Im.Actors.Queries.Queries;
 using Im.Actors.Storage;
@@ -34,12 +36,15 @@ public sealed class QueryActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
 
     private readonly ImStore _store;
     private readonly IActorRef _queries;
+    private readonly TestProbe _groups;
+    private string _recordId = "";
     private readonly Dictionary<string, string> _firstMessageOf = [];
 
     public QueryActorSpecs(GarnetStoreServer server, ITestOutputHelper output) : base(ActorSpecs.SerializingConfig, output: output)
     {
         _store = server.NewStore();
-        _queries = Sys.ActorOf(QueryActor.Props(_store), "queries");
+        _groups = CreateTestProbe("groups");
+        _queries = Sys.ActorOf(QueryActor.Props(_store, _groups.Ref), "queries");
     }
 
     public static TheoryData<string> GroupReads => [.. G1.Keys];
@@ -63,10 +68,38 @@ public sealed class QueryActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         var other = await _store.AppendMessage(new NewMessage("g2", "stranger", MessageTypes.Text, "elsewhere", ["stranger"], null,
             AiRecordChange.None));
         _firstMessageOf["g1"] = question.Value!.Message.MessageId;
+        _recordId = question.Value.OpenedRecord!.RecordId;
         _firstMessageOf["g2"] = other.Value!.Message.MessageId;
     }
 
     private Task<Outcome<T>> Ask<T>(IRepliedWith<T> query) where T : class => this.AskThroughProbe(_queries, query, AskTimeout);
+
+    [Fact]
+    public async Task Should_hand_a_command_naming_a_record_to_its_groups_writer_which_answers_the_asker_itself()
+    {
+        await Seed();
+        var asker = CreateTestProbe();
+        var caller = Caller.FromToken("root", isAdmin: true);
+
+        _queries.Tell(new ToRecordWriter<AiInteractionResponse>(_recordId, groupId => new GroupCommands.StopAiReply(groupId, _recordId, caller)),
+            asker.Ref);
+
+        Assert.Equal(new GroupCommands.StopAiReply("g1", _recordId, caller), await _groups.ExpectMsgAsync<GroupCommands.StopAiReply>(AskTimeout));
+        _groups.Reply(Outcome<AiInteractionResponse>.Fail(Errors.Forbidden));
+        Assert.Equal(ErrorCodes.Forbidden, (await asker.ExpectMsgAsync<Outcome<AiInteractionResponse>>(AskTimeout)).Error!.Code);
+    }
+
+    [Fact]
+    public async Task Should_answer_a_command_naming_an_unknown_record_404_and_start_no_writer()
+    {
+        await Seed();
+
+        var outcome = await Ask(new ToRecordWriter<AiInteractionResponse>("record_20250101000000_unknown1",
+            groupId => new GroupCommands.StopAiReply(groupId, "record_20250101000000_unknown1", Jwt("doctor"))));
+
+        Assert.Equal(ErrorCodes.RecordNotFound, outcome.Error!.Code);
+        await _groups.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
 
     /// <summary>One read of a group (for GetMessage, of its first message): the error code, or a short account of the value.</summary>
     private async Task<string> Read(string query, string groupId, Caller caller) => query switch

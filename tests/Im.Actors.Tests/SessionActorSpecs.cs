@@ -30,6 +30,8 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     private readonly ImStore _store;
     private readonly TestProbe _groups;
     private readonly TestProbe _sessions;
+    /// <summary>A real QueryActor over the same store: it takes a stop to the writer (the group probe) of its record's group.</summary>
+    private readonly IActorRef _queries;
 
     private SessionSettings Settings => new(TimeSpan.FromSeconds(10), _metrics);
 
@@ -38,6 +40,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         _store = server.NewStore();
         _groups = CreateTestProbe("groups");
         _sessions = CreateTestProbe("sessions");
+        _queries = Sys.ActorOf(Im.Actors.Queries.QueryActor.Props(_store, _groups.Ref));
         // The node's sessions parent, as far as a session sees it: it answers a registration.
         _sessions.SetAutoPilot(new DelegateAutoPilot((_, message) =>
         {
@@ -48,7 +51,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
 
     private IActorRef StartSession(SocketStandIn socket, SessionSettings? settings = null, SendRateLimiter? sendRate = null,
         string userId = UserId) =>
-        Sys.ActorOf(SessionActor.Props(userId, socket, _store, _groups.Ref, _sessions.Ref, sendRate ?? SendRateLimiter.Unlimited,
+        Sys.ActorOf(SessionActor.Props(userId, socket, _store, _groups.Ref, _queries, _sessions.Ref, sendRate ?? SendRateLimiter.Unlimited,
             settings ?? Settings));
 
     /// <summary>A session of a user who exists, past its <c>connected</c> frame.</summary>
@@ -111,7 +114,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         var parent = CreateTestProbe("quiet-parent");
         var socket = new SocketStandIn(8);
 
-        var session = Sys.ActorOf(SessionActor.Props(UserId, socket, _store, _groups.Ref, parent.Ref, SendRateLimiter.Unlimited, Settings));
+        var session = Sys.ActorOf(SessionActor.Props(UserId, socket, _store, _groups.Ref, _queries, parent.Ref, SendRateLimiter.Unlimited, Settings));
         session.Tell(new SessionProtocol.Inbound("""{"type":"ping"}"""));
 
         var register = await parent.ExpectMsgAsync<SessionsProtocol.Register>(Patience);
@@ -132,7 +135,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
         var parent = CreateTestProbe("silent-parent");
         var socket = new SocketStandIn(8);
 
-        var session = Sys.ActorOf(SessionActor.Props(UserId, socket, _store, _groups.Ref, parent.Ref, SendRateLimiter.Unlimited,
+        var session = Sys.ActorOf(SessionActor.Props(UserId, socket, _store, _groups.Ref, _queries, parent.Ref, SendRateLimiter.Unlimited,
             Settings with { AskTimeout = TimeSpan.FromMilliseconds(300) }));
         Watch(session);
 

@@ -35,7 +35,7 @@ public sealed class SessionsActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixt
 
     private IActorRef StartSessions() =>
         Sys.ActorOf(SessionsActor.Props(_server.Redis,
-            new SessionsSettings(_store, CreateTestProbe("groups").Ref, SendRateLimiter.Unlimited, new ImMetrics()), _connections.Ref));
+            new SessionsSettings(_store, CreateTestProbe("groups").Ref, CreateTestProbe("queries").Ref, SendRateLimiter.Unlimited, new ImMetrics()), _connections.Ref));
 
     /// <summary>A device of <paramref name="userId"/>, registered: from here it is owed every push stored.</summary>
     private async Task<TestProbe> Connect(IActorRef sessions, string userId)

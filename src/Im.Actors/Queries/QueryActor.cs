@@ -27,6 +27,25 @@ public static class Queries
     /// no caller; it answers the user (2001 when there is none).
     /// </summary>
     public sealed record FindTokenSubject(string UserId) : IRepliedWith<UserResponse>;
+
+    /// <summary>
+    /// A stop, a retry or a review names a record, but only its group's writer may decide it: the
+    /// record's group is read from the store and the command goes to that writer, which answers the
+    /// asker itself; a record that does not exist is answered 404 <c>RECORD_NOT_FOUND</c>.
+    /// </summary>
+    public sealed record ToRecordWriter<T>(string RecordId, Func<string, IRepliedWith<T>> Command) : IRepliedWith<T>, IToRecordWriter, ILocalOnly
+        where T : class
+    {
+        object IToRecordWriter.For(string groupId) => Command(groupId);
+    }
+
+    /// <summary>What the actor needs of a <see cref="ToRecordWriter{T}"/>, whatever its reply type.</summary>
+    public interface IToRecordWriter : IRefusable
+    {
+        string RecordId { get; }
+
+        object For(string groupId);
+    }
 }
 
 /// <summary>
@@ -38,10 +57,26 @@ public static class Queries
 public sealed class QueryActor : ReceiveActor
 {
     private readonly ImStore _store;
+    private readonly IActorRef _groups;
 
-    public QueryActor(ImStore store)
+    /// <param name="groups">The group shard region, for the commands that name only a record.</param>
+    public QueryActor(ImStore store, IActorRef groups)
     {
         _store = store;
+        _groups = groups;
+        Receive<Queries.IToRecordWriter>(command =>
+        {
+            var asker = Sender;
+            _store.RecordGroup(command.RecordId).PipeTo(Self,
+                success: groupId => new RecordGroupRead(command, asker, groupId, null),
+                failure: ex => new RecordGroupRead(command, asker, null, ex));
+        });
+        Receive<RecordGroupRead>(read =>
+        {
+            if (read.Failure is { } failure) read.Asker.Tell(read.Command.Refuse(Errors.For(failure)));
+            else if (read.GroupId is not { } groupId) read.Asker.Tell(read.Command.Refuse(Errors.RecordNotFound));
+            else _groups.Tell(read.Command.For(groupId), read.Asker);
+        });
         Receive<Queries.GetUser>(q => Answer(q, async () =>
         {
             if (!await q.Caller.MayReadUser(q.UserId, self => _store.ShareAGroup(self, q.UserId))) return Errors.Forbidden;
@@ -75,7 +110,7 @@ public sealed class QueryActor : ReceiveActor
         })));
     }
 
-    public static Props Props(ImStore store) => Akka.Actor.Props.Create(() => new QueryActor(store));
+    public static Props Props(ImStore store, IActorRef groups) => Akka.Actor.Props.Create(() => new QueryActor(store, groups));
 
     /// <summary>3001 for an unknown group, then 403 unless the caller may read it, then the read.</summary>
     private async Task<Outcome<T>> ReadGroup<T>(string groupId, Caller caller, Func<Task<Outcome<T>>> read) where T : class
@@ -88,4 +123,6 @@ public sealed class QueryActor : ReceiveActor
 
     private void Answer<T>(IRepliedWith<T> query, Func<Task<Outcome<T>>> read) where T : class =>
         read().PipeTo(Sender, failure: ex => query.Refuse(Errors.For(ex)));
+
+    private sealed record RecordGroupRead(Queries.IToRecordWriter Command, IActorRef Asker, string? GroupId, Exception? Failure) : ILocalOnly;
 }

@@ -62,6 +62,7 @@ public sealed class SessionActor : UntypedActor, IWithStash, IWithTimers
     private readonly ISessionOutput _output;
     private readonly ImStore _store;
     private readonly IActorRef _groups;
+    private readonly IActorRef _queries;
     private readonly IActorRef _sessions;
     private readonly SendRateLimiter _sendRate;
     private readonly SessionSettings _settings;
@@ -70,22 +71,24 @@ public sealed class SessionActor : UntypedActor, IWithStash, IWithTimers
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <param name="queries">The node's <see cref="Queries.QueryActor"/>, which takes a stop to its record's writer.</param>
     /// <param name="sessions">The node's <see cref="SessionsActor"/>, which registers it for its user's pushes.</param>
-    public SessionActor(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef sessions,
+    public SessionActor(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef queries, IActorRef sessions,
         SendRateLimiter sendRate, SessionSettings settings)
     {
         _userId = userId;
         _output = output;
         _store = store;
         _groups = groups;
+        _queries = queries;
         _sessions = sessions;
         _sendRate = sendRate;
         _settings = settings;
     }
 
-    public static Props Props(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef sessions,
+    public static Props Props(string userId, ISessionOutput output, ImStore store, IActorRef groups, IActorRef queries, IActorRef sessions,
         SendRateLimiter sendRate, SessionSettings settings) =>
-        Akka.Actor.Props.Create(() => new SessionActor(userId, output, store, groups, sessions, sendRate, settings))
+        Akka.Actor.Props.Create(() => new SessionActor(userId, output, store, groups, queries, sessions, sendRate, settings))
             .WithMailbox(SessionMailbox.Id);
 
     private enum Phase
@@ -273,8 +276,8 @@ public sealed class SessionActor : UntypedActor, IWithStash, IWithTimers
         }
         var recordId = stop.Parsed.Value!.RecordId;
         var caller = _settings.Caller ?? Caller.FromHeader(_userId);
-        AiRecordCommands.Ask(_store, _groups, recordId, groupId => new GroupCommands.StopAiReply(groupId, recordId, caller),
-                _settings.AskTimeout)
+        _queries.Ask<Outcome<AiInteractionResponse>>(new Queries.Queries.ToRecordWriter<AiInteractionResponse>(recordId,
+                groupId => new GroupCommands.StopAiReply(groupId, recordId, caller)), _settings.AskTimeout)
             .PipeTo(Self,
                 success: outcome => new StopAnswered(clientMsgId, outcome.Error),
                 failure: ex =>

@@ -33,7 +33,9 @@ public static class SessionsProtocol
 }
 
 /// <param name="CatchUpMax">Most messages a late reader of a group fetches for a user who joined it meanwhile (<c>Im__ResumeMax</c>).</param>
-public sealed record SessionsSettings(ImStore Store, IActorRef Groups, SendRateLimiter SendRate, ImMetrics Metrics, int CatchUpMax = 1000);
+/// <param name="Queries">The node's <see cref="Queries.QueryActor"/>.</param>
+public sealed record SessionsSettings(ImStore Store, IActorRef Groups, IActorRef Queries, SendRateLimiter SendRate, ImMetrics Metrics,
+    int CatchUpMax = 1000);
 
 /// <summary>
 /// One per node, the parent of its sessions: starts one per socket, watches it, and is the node's
@@ -115,7 +117,7 @@ public sealed class SessionsActor : ReceiveActor, IWithTimers
 
     private void Start(SessionsProtocol.StartSession start)
     {
-        var session = Context.ActorOf(SessionActor.Props(start.UserId, start.Output, _settings.Store, _settings.Groups, Self,
+        var session = Context.ActorOf(SessionActor.Props(start.UserId, start.Output, _settings.Store, _settings.Groups, _settings.Queries, Self,
             _settings.SendRate, start.Settings));
         Sender.Tell(session);
     }

@@ -4,7 +4,6 @@ using Im.Actors;
 using Im.Actors.Groups;
 using Im.Actors.Media;
 using Im.Actors.Queries;
-using Im.Actors.Storage;
 using Im.Contracts;
 using Im.Host.Config;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,7 +19,6 @@ public sealed class ActorGateway(
     IRequiredActor<UserRegion> users,
     IRequiredActor<QueryActor> queries,
     IRequiredActor<MediaActor> media,
-    ImStore store,
     ImOptions options,
     ImMetrics metrics,
     ILogger<ActorGateway> logger)
@@ -38,17 +36,8 @@ public sealed class ActorGateway(
 
     /// <summary>A stop or a retry: to the writer of the record's group (404 <c>RECORD_NOT_FOUND</c> when there is no such record).</summary>
     public async Task<Results<Ok<T>, ApiErrorResult>> AskRecordWriter<T>(string recordId,
-        Func<string, IRepliedWith<T>> command, CancellationToken cancellation) where T : class
-    {
-        try
-        {
-            return ApiResults.From(await AiRecordCommands.Ask(store, groups.ActorRef, recordId, command, options.AskTimeout, cancellation));
-        }
-        catch (AskTimeoutException)
-        {
-            return ApiResults.Error(TimedOut(nameof(AskRecordWriter)));
-        }
-    }
+        Func<string, IRepliedWith<T>> command, CancellationToken cancellation) where T : class =>
+        ApiResults.From(await Ask(queries.ActorRef, new Queries.ToRecordWriter<T>(recordId, command), cancellation));
 
     public async Task<Results<Ok<T>, ApiErrorResult>> AskUser<T>(IRepliedWith<T> command, CancellationToken cancellation) where T : class =>
         ApiResults.From(await Ask(users.ActorRef, command, cancellation));
