@@ -140,9 +140,7 @@ public sealed class SessionActor : UntypedActor, IWithStash, IWithTimers
         switch (message)
         {
             case UserChecked { Exists: false }:
-                Send(new ErrorFrame(ErrorCodes.UserNotFound, "user not found"));
-                _output.Close(PolicyViolation, "user not found");
-                Context.Stop(Self);
+                End(new ErrorFrame(ErrorCodes.UserNotFound, "user not found"), PolicyViolation, "user not found");
                 break;
             case UserChecked:
                 // "connected" goes out only once the node reads the user's channels, so a client that sees it misses no push after it.
@@ -152,9 +150,7 @@ public sealed class SessionActor : UntypedActor, IWithStash, IWithTimers
                 break;
             case Status.Failure failure:
                 Log.Warning(failure.Cause, "Could not check the user of a new connection");
-                Send(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the store is unavailable, reconnect later"));
-                _output.Close(TryAgainLater, "store unavailable");
-                Context.Stop(Self);
+                End(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the store is unavailable, reconnect later"), TryAgainLater, "store unavailable");
                 break;
             default:
                 Stash.Stash();
@@ -174,9 +170,8 @@ public sealed class SessionActor : UntypedActor, IWithStash, IWithTimers
                 break;
             case RegistrationTimedOut:
                 Log.Warning("A session of {0} could not be registered for its pushes in time; closing it", _userId);
-                Send(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the server cannot deliver pushes right now, reconnect later"));
-                _output.Close(TryAgainLater, "pushes unavailable");
-                Context.Stop(Self);
+                End(new ErrorFrame(ErrorCodes.ServiceUnavailable, "the server cannot deliver pushes right now, reconnect later"), TryAgainLater,
+                    "pushes unavailable");
                 break;
             default:
                 Stash.Stash();
@@ -212,10 +207,14 @@ public sealed class SessionActor : UntypedActor, IWithStash, IWithTimers
         }
     }
 
-    private void Expire()
+    private void Expire() =>
+        End(new ErrorFrame(ErrorCodes.Unauthorized, "the token has expired; reconnect with a new one"), PolicyViolation, "token expired");
+
+    /// <summary>Tells the client why in an <c>error</c> frame, closes the socket with that code, and ends the session.</summary>
+    private void End(ErrorFrame error, int closeStatus, string reason)
     {
-        Send(new ErrorFrame(ErrorCodes.Unauthorized, "the token has expired; reconnect with a new one"));
-        _output.Close(PolicyViolation, "token expired");
+        Send(error);
+        _output.Close(closeStatus, reason);
         Context.Stop(Self);
     }
 
