@@ -186,7 +186,8 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
                 RefuseAfterUserCheck(command, command.SenderId);
                 return;
             case SendDecision.Accept accept when command.MsgType == MessageTypes.Image:
-                // Its media is read first, so its append would not leave in the writer's order: it runs alone.
+                // Its media is read first (safe: an image never changes group once uploaded), so its append would not
+                // leave in the writer's order: it runs alone.
                 var image = NewMessageOf(command, accept);
                 RunWrite(command, async () =>
                 {
