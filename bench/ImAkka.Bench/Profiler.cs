@@ -283,7 +283,8 @@ public sealed partial class Profiler(string? toolsDir, string workDir)
     [GeneratedRegex(@"\s*\(Bytes > [^)]*\)|\s*\[[^\]]*\]\s*$")]
     private static partial Regex GcBucket();
 
-    private static async Task<string> Run(string file, string[] arguments)
+    /// <summary>Runs a tool to its end (killed after two minutes) and returns what it printed, output then errors.</summary>
+    public static async Task<string> Run(string file, string[] arguments)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var argument in arguments) info.ArgumentList.Add(argument);

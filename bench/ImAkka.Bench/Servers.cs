@@ -61,11 +61,7 @@ public static class Servers
     {
         var cli = new[] { "/usr/bin/redis-cli", "/usr/local/bin/redis-cli" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("redis-cli is not installed (it comes with Debian's redis-server)");
-        var info = new System.Diagnostics.ProcessStartInfo(cli) { RedirectStandardOutput = true };
-        foreach (var argument in new[] { "-h", "127.0.0.1", "-p", Num(port), "info", "commandstats" }) info.ArgumentList.Add(argument);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var stats = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var stats = await Profiler.Run(cli, ["-h", "127.0.0.1", "-p", Num(port), "info", "commandstats"]);
         var line = stats.Split('\n').FirstOrDefault(l => l.StartsWith("cmdstat_publish:calls=", StringComparison.Ordinal));
         return line is null ? 0 : long.Parse(line["cmdstat_publish:calls=".Length..].Split(',')[0], CultureInfo.InvariantCulture);
     }
