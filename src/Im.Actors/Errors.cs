@@ -28,6 +28,13 @@ public static class Errors
     {
         AggregateException { InnerException: { } inner } => For(inner),
         RedisException or TimeoutException => StoreUnavailable,
+        InvalidOperationException when WrittenToAClosedStoreConnection(cause) => StoreUnavailable,
         _ => Internal,
     };
+
+    // StackExchange.Redis can race a connection that is being torn down and throw the pipe's own
+    // "writing is not allowed after writer was completed" instead of a RedisConnectionException;
+    // it is the same dropped connection, and the command was never sent.
+    private static bool WrittenToAClosedStoreConnection(Exception cause) =>
+        cause.Source == "System.IO.Pipelines" && cause.StackTrace?.Contains("StackExchange.Redis.", StringComparison.Ordinal) == true;
 }
