@@ -14,8 +14,9 @@ namespace ImAkka.Baselines;
 /// ImAkka's message path without actors, the baseline its overhead is measured against. A send does
 /// what ImAkka's does per message — the body read and checked by the same <see cref="RequestReader"/>,
 /// the sender checked against the group's members held in memory (as a GroupActor holds them), and
-/// one <see cref="ImStore.AppendMessage"/>: the same Lua script (INCR id, HINCRBY seq, HSET message,
-/// ZADD timeline, PUBLISH), keys and event payload — but concurrently, straight from the endpoint.
+/// one <see cref="ImStore.AppendMessage"/>: the same Lua script (HINCRBY seq, HSET message, ZADD
+/// timeline, PUBLISH) with the message's lookup by id beside it, ids from a block, the same keys and
+/// event payload — but concurrently, straight from the endpoint.
 /// The broadcaster reads each group's events channel in order (subscribed when the group is set up),
 /// reads each <see cref="GroupEvent"/> and writes its frame, made once, to each local socket of each
 /// recipient through a bounded queue and one pump per socket, as ImAkka's sessions do; no
@@ -32,7 +33,7 @@ public static class BareServer
         var options = ConfigurationOptions.Parse(connection);
         options.AbortOnConnectFail = false;
         var redis = await ConnectionMultiplexer.ConnectAsync(options);
-        var store = new ImStore(redis, new StoreKeys(prefix), TimeProvider.System);
+        var store = new ImStore(redis, StoreKeys.For(redis, prefix), TimeProvider.System);
         var state = new State(store, redis);
         builder.Services.AddSingleton(state);
 
@@ -48,6 +49,8 @@ public static class BareServer
     private sealed class State(ImStore store, IConnectionMultiplexer redis)
     {
         private readonly ConcurrentDictionary<string, Lazy<Task<Group?>>> _groups = new(StringComparer.Ordinal);
+        // One block for every group: the bare server has no writer per group to hold one.
+        private readonly IdBlock _ids = store.NewMessageIds();
         private readonly ConcurrentDictionary<string, ConcurrentDictionary<Session, byte>> _sessions = new(StringComparer.Ordinal);
         private long _events;
         private long _pushes;
@@ -101,7 +104,7 @@ public static class BareServer
                 if (group is null) return Error(404, ErrorCodes.GroupNotFound, "group not found");
                 if (!group.Members.Contains(sender)) return Error(404, ErrorCodes.NotMember, "not a member");
                 var appended = await store.AppendMessage(new NewMessage(send.GroupId, sender, send.MsgType, send.Content,
-                    group.Recipients, send.ClientMsgId, AiRecordChange.None));
+                    group.Recipients, send.ClientMsgId, AiRecordChange.None) { Id = await _ids.Take() });
                 return appended.Error is { } conflict
                     ? Error(409, conflict.Code, conflict.Message)
                     : Results.Json(appended.Value!.Message, ImJson.Options);

@@ -108,7 +108,7 @@ public static class Report
               load generator, `bench/ImAkka.Bench`, also its own process (workstation GC, so its heaps do not compete with the servers').
             - **The bare server** (baseline of sends, the hot group and fan-out) is ImAkka's message path without actors: the body read
               and checked by the same `RequestReader`, the sender checked against the group's members held in memory, and one
-              `ImStore.AppendMessage` — the very Lua script ImAkka runs (INCR id, HINCRBY seq, HSET message, ZADD timeline, PUBLISH), with
+              `ImStore.AppendMessage` — the very Lua script ImAkka runs (HINCRBY seq, HSET message, ZADD timeline, PUBLISH, the lookup by id beside it), with
               the same keys and event payload — called straight from the Kestrel endpoint, concurrently. Its broadcaster reads each group's
               channel in order (a `ChannelMessageQueue`, subscribed when the group is set up), reads each typed event and writes its frame,
               made once, to each local socket of each recipient through a bounded queue and one pump per socket, as ImAkka's sessions do,

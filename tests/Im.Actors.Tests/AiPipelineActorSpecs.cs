@@ -52,7 +52,7 @@ public sealed class AiPipelineActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFi
     /// <summary>A patient's message in the store, and the attempt its record asks for (the message alone as context).</summary>
     private async Task<AiPipeline.Call> Asked(string content)
     {
-        var appended = await _store.AppendMessage(new NewMessage(_groupId, "patient", MessageTypes.Text, content, ["patient"], null,
+        var appended = await _store.Append(new NewMessage(_groupId, "patient", MessageTypes.Text, content, ["patient"], null,
             new AiRecordChange.Open(_ai.Url, "node-1", "test-model", 1, AiModes.Auto)));
         var record = appended.Value!.OpenedRecord!;
         return new AiPipeline.Call(_groupId, record.RecordId, 1, record.UserMessageId, record.ContextFromSeq, record.ContextToSeq, ["patient"]);
@@ -161,7 +161,7 @@ public sealed class AiPipelineActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFi
         var pipeline = Pipeline();
         var marker = Unique();
         for (var i = 1; i <= 4; i++)
-            await _store.AppendMessage(new NewMessage(_groupId, "doctor", MessageTypes.Text, $"{marker} m{i}", ["patient"], null, AiRecordChange.None));
+            await _store.Append(new NewMessage(_groupId, "doctor", MessageTypes.Text, $"{marker} m{i}", ["patient"], null, AiRecordChange.None));
         var question = await Asked(marker + " question");
         var call = question with { ContextFromSeq = question.ContextToSeq - 2 };
 

@@ -332,7 +332,7 @@ public sealed partial class GroupActorSpecs
     {
         var (group, running) = await PatientAsked();
         // A record an earlier writer opened on a node that died, which this writer did not close at its start.
-        var left = (await _store.AppendMessage(new NewMessage(_groupId, "patient", MessageTypes.Text, "an older question", ["patient", "doctor"],
+        var left = (await _store.Append(new NewMessage(_groupId, "patient", MessageTypes.Text, "an older question", ["patient", "doctor"],
             null, new AiRecordChange.Open("http://ai", "UniqueAddress: (akka.tcp://im@127.0.0.1:1, 42)", "stand-in", 20, AiModes.Auto)))).Value!;
         var leftId = left.OpenedRecord!.RecordId;
 

@@ -231,7 +231,7 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
         await _store.CreateUser("patient", "p", UserRoles.Patient);
         await _store.CreateGroup(_groupId, "g", null, "creator");
         await _store.AddMember(_groupId, "patient", UserRoles.Patient);
-        await _store.AppendMessage(new NewMessage(_groupId, "creator", MessageTypes.Text, "before", ["creator"], null, AiRecordChange.None));
+        await _store.Append(new NewMessage(_groupId, "creator", MessageTypes.Text, "before", ["creator"], null, AiRecordChange.None));
 
         var group = StartGroup();
         var message = await Send(group, "patient", "after");

@@ -62,10 +62,10 @@ public sealed class QueryActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixture
         await _store.CreateGroup("g1", "Cardiology", null, "doctor");
         await _store.AddMember("g1", "patient", UserRoles.Patient);
         await _store.CreateGroup("g2", "Elsewhere", null, "stranger");
-        var question = await _store.AppendMessage(new NewMessage("g1", "patient", MessageTypes.Text, "头疼", ["doctor", "patient"], null,
+        var question = await _store.Append(new NewMessage("g1", "patient", MessageTypes.Text, "头疼", ["doctor", "patient"], null,
             new AiRecordChange.Open("http://ai", "node-1", "stand-in", 20, AiModes.Auto)));
-        await _store.AppendMessage(new NewMessage("g1", "doctor", MessageTypes.Text, "多喝水", ["doctor", "patient"], null, AiRecordChange.None));
-        var other = await _store.AppendMessage(new NewMessage("g2", "stranger", MessageTypes.Text, "elsewhere", ["stranger"], null,
+        await _store.Append(new NewMessage("g1", "doctor", MessageTypes.Text, "多喝水", ["doctor", "patient"], null, AiRecordChange.None));
+        var other = await _store.Append(new NewMessage("g2", "stranger", MessageTypes.Text, "elsewhere", ["stranger"], null,
             AiRecordChange.None));
         _firstMessageOf["g1"] = question.Value!.Message.MessageId;
         _recordId = question.Value.OpenedRecord!.RecordId;

@@ -27,7 +27,7 @@ public sealed class RecordJanitorActorSpecs(GarnetStoreServer server, ITestOutpu
     private readonly ImStore _store = server.NewStore();
 
     private async Task Open(string groupId, string node) =>
-        await _store.AppendMessage(new NewMessage(groupId, "patient", MessageTypes.Text, "q", ["patient"], null,
+        await _store.Append(new NewMessage(groupId, "patient", MessageTypes.Text, "q", ["patient"], null,
             new AiRecordChange.Open("http://ai", node, "stand-in", 20, AiModes.Auto)));
 
     [Fact]

@@ -429,7 +429,7 @@ public sealed class SessionActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixtu
     /// <summary>A record of the spec's group in the store, as a patient's message opens it.</summary>
     private async Task<string> OpenRecord()
     {
-        var appended = await _store.AppendMessage(new NewMessage(GroupId, UserId, MessageTypes.Text, "我头疼", [UserId], null,
+        var appended = await _store.Append(new NewMessage(GroupId, UserId, MessageTypes.Text, "我头疼", [UserId], null,
             new AiRecordChange.Open("http://ai", "node-1", "stand-in", 20, AiModes.Auto)));
         return appended.Value!.OpenedRecord!.RecordId;
     }

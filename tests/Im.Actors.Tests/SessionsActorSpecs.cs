@@ -55,7 +55,7 @@ public sealed class SessionsActorSpecs : Akka.TestKit.Xunit2.TestKit, IClassFixt
 
     private Task<Outcome<AppendedMessage>> Append(string groupId, string from, string content, IReadOnlyCollection<string> recipients,
         string? clientMsgId = null) =>
-        _store.AppendMessage(new NewMessage(groupId, from, MessageTypes.Text, content, recipients, clientMsgId, AiRecordChange.None));
+        _store.Append(new NewMessage(groupId, from, MessageTypes.Text, content, recipients, clientMsgId, AiRecordChange.None));
 
     private static async Task<List<JsonObject>> Frames(TestProbe device, int count)
     {

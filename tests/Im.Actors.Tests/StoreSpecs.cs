@@ -10,8 +10,9 @@ using StackExchange.Redis;
 namespace Im.Actors.Tests;
 
 /// <summary>
-/// The store's behaviour, specified once and run against both servers it must work with:
-/// Debian's redis-server and the embedded Garnet. Each test uses a key prefix of its own.
+/// The store's behaviour, specified once and run against every server it must work with: Debian's
+/// redis-server, a Redis Cluster of three of them, and the embedded Garnet. Each test uses a key
+/// prefix of its own.
 /// </summary>
 public abstract class StoreSpecs(StoreServer server)
 {
@@ -38,7 +39,7 @@ public abstract class StoreSpecs(StoreServer server)
     /// <summary>An append that must store: no conflict, no replay.</summary>
     private static async Task<AppendedMessage> Append(ImStore store, NewMessage message)
     {
-        var appended = await store.AppendMessage(message);
+        var appended = await store.Append(message);
         Assert.Null(appended.Error);
         Assert.False(appended.Value!.Replayed);
         return appended.Value;
@@ -354,9 +355,9 @@ public abstract class StoreSpecs(StoreServer server)
         var media = (await StoreImage(store, [1, 2, 3])).Info;
         var first = await Append(store, ImageMessage("group_1", "doctor", media, clientMsgId: "c-1"));
 
-        var again = await store.AppendMessage(ImageMessage("group_1", "doctor", media, clientMsgId: "c-1"));
+        var again = await store.Append(ImageMessage("group_1", "doctor", media, clientMsgId: "c-1"));
         // The same content as text is another message: the fingerprint holds the type.
-        var asText = await store.AppendMessage(Text("group_1", "doctor", media.MediaId, clientMsgId: "c-1"));
+        var asText = await store.Append(Text("group_1", "doctor", media.MediaId, clientMsgId: "c-1"));
 
         Assert.True(again.Value!.Replayed);
         Assert.Equal(first.Message, again.Value.Message);
@@ -498,10 +499,10 @@ public abstract class StoreSpecs(StoreServer server)
         var question = await Append(store, Text("group_1", "patient", "q", OpenRecord("http://ai")));
         var recordId = question.OpenedRecord!.RecordId;
 
-        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 2))).Error?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, (await store.Append(Reply(recordId, question.Message.MessageId, attempt: 2))).Error?.Code);
         Assert.True(await store.CloseRecord(recordId, 1, "4004: stopped", null,
             new AiStateChanged("group_1", ["patient"], recordId, question.Message.MessageId, AiStates.Stopped)));
-        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, (await store.Append(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
 
         // Nothing was stored and no seq was taken by the refused replies.
         Assert.Equal([question.Message.MessageId], (await store.ListMessages("group_1", new PageRequest(1, 20))).Messages.Select(m => m.MessageId));
@@ -554,7 +555,7 @@ public abstract class StoreSpecs(StoreServer server)
         Assert.Equal(new OpenAiRecord(recordId, question.Message.MessageId, "patient", 2, 3, 7), Assert.Single((await store.LoadGroup("group_1"))!.OpenRecords));
         Assert.Contains(recordId, await store.PendingRecordIds());
         // Attempt 2's reply stores; attempt 1's would not have.
-        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, (await store.Append(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
         var reply = await Append(store, Reply(recordId, question.Message.MessageId, attempt: 2));
         var answered = (await store.GetRecord(recordId))!;
         Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 2), (answered.Status, answered.AiMessageId, answered.Attempts));
@@ -576,7 +577,7 @@ public abstract class StoreSpecs(StoreServer server)
         var record = await store.GetRecord(recordId);
         Assert.Equal((AiRecordStatus.Succeeded, reply.Message.MessageId, 10L, (string?)null),
             (record!.Status, record.AiMessageId, record.DurationMs, record.ErrorMessage));
-        Assert.False(await server.Redis.GetDatabase().KeyExistsAsync(store.Keys.Record("record_unknown")));
+        Assert.False(await server.Redis.GetDatabase().KeyExistsAsync(store.Keys.Record("group_1", "record_unknown")));
     }
 
     // ---- the events channel ----
@@ -655,7 +656,7 @@ public abstract class StoreSpecs(StoreServer server)
         var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
         _clock.Advance(TimeSpan.FromMinutes(5));
 
-        var again = await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1"));
+        var again = await store.Append(Text("group_1", "doctor", "once", clientMsgId: "c-1"));
 
         Assert.Null(again.Error);
         Assert.True(again.Value!.Replayed);
@@ -674,8 +675,8 @@ public abstract class StoreSpecs(StoreServer server)
         var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
         Assert.Equal(first.Message.MessageId, FrameOf<MessageSentFrame>(await ReadEvent(events)).MessageId);
 
-        Assert.True((await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1"))).Value!.Replayed);
-        Assert.NotNull((await store.AppendMessage(Text("group_1", "doctor", "other", clientMsgId: "c-1"))).Error);
+        Assert.True((await store.Append(Text("group_1", "doctor", "once", clientMsgId: "c-1"))).Value!.Replayed);
+        Assert.NotNull((await store.Append(Text("group_1", "doctor", "other", clientMsgId: "c-1"))).Error);
         var next = await Append(store, Text("group_1", "doctor", "next"));
 
         // Events arrive in publish order, so the next one read is the next message's only if nothing came between.
@@ -691,7 +692,7 @@ public abstract class StoreSpecs(StoreServer server)
         var open = OpenRecord("http://ai");
         var first = await Append(store, Text("group_1", "patient", "头疼", open, clientMsgId: "c-1"));
 
-        var again = await store.AppendMessage(Text("group_1", "patient", "头疼", open, clientMsgId: "c-1"));
+        var again = await store.Append(Text("group_1", "patient", "头疼", open, clientMsgId: "c-1"));
 
         Assert.True(again.Value!.Replayed);
         Assert.Null(again.Value.OpenedRecord);
@@ -705,13 +706,13 @@ public abstract class StoreSpecs(StoreServer server)
         var store = await WithGroup(NewStore());
         var first = await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1"));
 
-        var conflict = await store.AppendMessage(Text("group_1", "doctor", "once more", clientMsgId: "c-1"));
+        var conflict = await store.Append(Text("group_1", "doctor", "once more", clientMsgId: "c-1"));
 
         Assert.Null(conflict.Value);
         Assert.Equal(ErrorCodes.IdempotencyConflict, conflict.Error?.Code);
         Assert.Equal(1, (await store.ListMessages("group_1", new PageRequest(1, 20))).Total);
         // The conflict did not take the id over: the first content still replays.
-        Assert.Equal(first.Message, (await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1"))).Value!.Message);
+        Assert.Equal(first.Message, (await store.Append(Text("group_1", "doctor", "once", clientMsgId: "c-1"))).Value!.Message);
     }
 
     [Fact]
@@ -834,49 +835,6 @@ public abstract class StoreSpecs(StoreServer server)
         Assert.True(await store.ShareAGroup("nurse", "doctor"));
     }
 
-    [Fact]
-    public async Task Should_index_the_groups_of_users_that_predate_the_index_once()
-    {
-        var store = await WithGroup(NewStore());
-        string[] groups = ["group_2", "g:odd%3A"];
-        foreach (var group in groups) Assert.NotNull(await store.CreateGroup(group, "other", null, "doctor"));
-        await store.AddMember("group_1", "patient", UserRoles.Patient);
-        await store.AddMember("g:odd%3A", "patient", UserRoles.Patient);
-        await store.AddMember("group_2", "nurse", UserRoles.Doctor);
-        // What a store written before the index looks like: members, but no users' group sets and no marker.
-        var db = server.Redis.GetDatabase();
-        foreach (var user in new[] { "doctor", "patient", "nurse" }) await db.KeyDeleteAsync(store.Keys.UserGroups(user));
-        await db.KeyDeleteAsync(store.Keys.UserGroupsIndexed);
-        Assert.False(await store.ShareAGroup("patient", "doctor"));
-
-        Assert.Equal(3, await store.IndexUserGroups());
-
-        Assert.Equal(["g:odd%3A", "group_1"], (await db.SetMembersAsync(store.Keys.UserGroups("patient"))).Select(v => (string)v!).Order());
-        Assert.Equal(["g:odd%3A", "group_1", "group_2"],
-            (await db.SetMembersAsync(store.Keys.UserGroups("doctor"))).Select(v => (string)v!).Order());
-        Assert.True(await store.ShareAGroup("patient", "doctor"));
-        Assert.True(await store.ShareAGroup("nurse", "doctor"));
-        Assert.False(await store.ShareAGroup("patient", "nurse"));
-        Assert.True(await db.KeyExistsAsync(store.Keys.UserGroupsIndexed));
-
-        await db.KeyDeleteAsync(store.Keys.UserGroups("patient"));
-        Assert.Equal(0, await store.IndexUserGroups());
-        Assert.False(await store.ShareAGroup("patient", "doctor"));
-    }
-
-    [Fact]
-    public async Task Should_index_no_group_of_another_prefix()
-    {
-        var store = await WithGroup(NewStore());
-        var neighbour = StoreServer.NewStore(server.Redis, StoreServer.UniquePrefix(), _clock);
-        await neighbour.CreateGroup("group_n", "n", null, "doctor");
-        await server.Redis.GetDatabase().KeyDeleteAsync(store.Keys.UserGroups("doctor"));
-
-        Assert.Equal(1, await store.IndexUserGroups());
-
-        Assert.Equal(["group_1"], (await server.Redis.GetDatabase().SetMembersAsync(store.Keys.UserGroups("doctor"))).Select(v => (string)v!));
-    }
-
     // ---- ids inside keys ----
 
     [Theory]
@@ -997,7 +955,7 @@ public abstract class StoreSpecs(StoreServer server)
         // A repeat of the same client_msg_id stores nothing, and starts no pause either.
         var later = _clock.Now.AddMinutes(30);
         await Append(store, Text("group_1", "doctor", "once", clientMsgId: "c-1") with { PausesAiUntil = later });
-        Assert.True((await store.AppendMessage(Text("group_1", "doctor", "once", clientMsgId: "c-1") with { PausesAiUntil = later.AddHours(1) })).Value!.Replayed);
+        Assert.True((await store.Append(Text("group_1", "doctor", "once", clientMsgId: "c-1") with { PausesAiUntil = later.AddHours(1) })).Value!.Replayed);
         Assert.Equal(later.ToUnixTimeMilliseconds(), (await store.LoadGroup("group_1"))!.AiPausedUntil!.Value.ToUnixTimeMilliseconds());
     }
 
@@ -1016,25 +974,25 @@ public abstract class StoreSpecs(StoreServer server)
         // Waiting for a doctor: no call runs, so neither the janitor nor a starting writer sees it.
         Assert.Empty(await store.PendingRecordIds());
         Assert.Empty((await store.LoadGroup("group_1"))!.OpenRecords);
-        var stored = (await store.GetStoredRecord(recordId))!;
+        var stored = (await store.GetStoredRecord("group_1", recordId))!;
         Assert.Equal(("the draft", ReviewStates.Pending, AiRecordStatus.Pending), (stored.Draft!.Content, stored.Record.ReviewState, stored.Record.Status));
         Assert.Equal([recordId], (await store.ListPendingDrafts("group_1", new PageRequest(1, 20))).Records.Select(r => r.RecordId));
 
         // A reply that is not an approval cannot close it; an approval can, once.
-        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, (await store.Append(Reply(recordId, question.Message.MessageId, attempt: 1))).Error?.Code);
         var approve = Reply(recordId, question.Message.MessageId, attempt: 1) with
         {
             Content = "the edited draft",
             Ai = new AiRecordChange.Complete(recordId, question.Message.MessageId, 900, 1, "doctor", Edited: true),
         };
         var approved = await Append(store, approve);
-        Assert.Equal(ErrorCodes.InvalidState, (await store.AppendMessage(approve)).Error?.Code);
+        Assert.Equal(ErrorCodes.InvalidState, (await store.Append(approve)).Error?.Code);
         Assert.False(await store.RejectDraft("group_1", recordId, question.Message.MessageId, question.Message.Seq, "doctor", ["patient"]));
 
         var record = (await store.GetRecord(recordId))!;
         Assert.Equal((AiRecordStatus.Succeeded, ReviewStates.Approved, "doctor", (bool?)true, approved.Message.MessageId),
             (record.Status, record.ReviewState, record.ReviewedBy, record.Edited, record.AiMessageId));
-        Assert.Null((await store.GetStoredRecord(recordId))!.Draft);
+        Assert.Null((await store.GetStoredRecord("group_1", recordId))!.Draft);
         Assert.Equal(0, (await store.ListPendingDrafts("group_1", new PageRequest(1, 20))).Total);
     }
 
@@ -1079,6 +1037,18 @@ public abstract class StoreSpecs(StoreServer server)
     }
 }
 
-public sealed class RedisStoreSpecs(RedisStoreServer server) : StoreSpecs(server), IClassFixture<RedisStoreServer>;
+public sealed class RedisStoreSpecs(RedisStoreServer server) : StoreSpecs(server), IClassFixture<RedisStoreServer>
+{
+    [Fact]
+    public void Should_publish_on_classic_channels_on_one_server() =>
+        Assert.False(StoreServer.NewStore(server.Redis, StoreServer.UniquePrefix()).Keys.Sharded);
+}
 
 public sealed class GarnetStoreSpecs(GarnetStoreServer server) : StoreSpecs(server), IClassFixture<GarnetStoreServer>;
+
+public sealed class RedisClusterStoreSpecs(RedisClusterStoreServer server) : StoreSpecs(server), IClassFixture<RedisClusterStoreServer>
+{
+    [Fact]
+    public void Should_publish_on_shard_channels_on_a_cluster() =>
+        Assert.True(StoreServer.NewStore(server.Redis, StoreServer.UniquePrefix()).Keys.Sharded);
+}

@@ -5,8 +5,7 @@ using Im.TestSupport;
 namespace Im.End2End.Tests;
 
 /// <summary>Spec 7.1 and 7.2, and the AI outcomes, over real HTTP and WebSocket clients.</summary>
-[Collection(EndToEnd.Name)]
-public sealed class ConsultationFlowSpecs(E2EFixture fixture)
+public abstract class ConsultationFlow(E2EFixture fixture)
 {
     private static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(20);
     private ImApi Api => fixture.Api;
@@ -195,3 +194,10 @@ public sealed class ConsultationFlowSpecs(E2EFixture fixture)
         Assert.Equal(1, (long)single["seq"]!);
     }
 }
+
+[Collection(EndToEnd.Name)]
+public sealed class ConsultationFlowSpecs(E2EFixture fixture) : ConsultationFlow(fixture);
+
+/// <summary>The same, with the host's store a Redis Cluster.</summary>
+[Collection(EndToEnd.Name)]
+public sealed class ConsultationFlowOnRedisClusterSpecs(RedisClusterE2EFixture fixture) : ConsultationFlow(fixture), IClassFixture<RedisClusterE2EFixture>;

@@ -10,7 +10,7 @@ public sealed class EndToEnd : ICollectionFixture<E2EFixture>
 }
 
 /// <summary>One host on the embedded store, calling the stand-in AI service with a 2 s timeout.</summary>
-public sealed class E2EFixture : IAsyncLifetime
+public class E2EFixture : IAsyncLifetime
 {
     public StandInAiServer Ai { get; private set; } = null!;
     public HostProcess Host { get; private set; } = null!;
@@ -19,7 +19,7 @@ public sealed class E2EFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Ai = await StandInAiServer.Start();
-        Host = await HostProcess.Start(new Dictionary<string, string>
+        Host = await HostProcess.Start(new Dictionary<string, string>(await StoreSettings())
         {
             ["Ai__Endpoint"] = Ai.Url,
             ["Ai__TimeoutSeconds"] = "2",
@@ -33,9 +33,31 @@ public sealed class E2EFixture : IAsyncLifetime
 
     public Task<WsClient> Connect(string userId) => WsClient.Connect(Host.BaseAddress, userId);
 
-    public async Task DisposeAsync()
+    /// <summary>The host's store settings: none, the embedded store.</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string>> StoreSettings() =>
+        Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>());
+
+    public virtual async Task DisposeAsync()
     {
         await Host.DisposeAsync();
         await Ai.DisposeAsync();
+    }
+}
+
+/// <summary>The same host on a Redis Cluster of three masters, reached through all of them.</summary>
+public sealed class RedisClusterE2EFixture : E2EFixture
+{
+    private RedisCluster? _cluster;
+
+    protected override async Task<IReadOnlyDictionary<string, string>> StoreSettings()
+    {
+        _cluster = await RedisCluster.Start();
+        return new Dictionary<string, string> { ["ConnectionStrings__Redis"] = _cluster.ConnectionString };
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_cluster is not null) await _cluster.DisposeAsync();
     }
 }

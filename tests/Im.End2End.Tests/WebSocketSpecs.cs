@@ -5,8 +5,7 @@ using Im.TestSupport;
 namespace Im.End2End.Tests;
 
 /// <summary>Spec section 4 and DESIGN.md's frames, with real WebSocket clients.</summary>
-[Collection(EndToEnd.Name)]
-public sealed class WebSocketSpecs(E2EFixture fixture)
+public abstract class WebSocket(E2EFixture fixture)
 {
     private ImApi Api => fixture.Api;
 
@@ -138,3 +137,10 @@ public sealed class WebSocketSpecs(E2EFixture fixture)
         Assert.Equal(ErrorCodes.InvalidParameter, (string?)body!["error"]!["code"]);
     }
 }
+
+[Collection(EndToEnd.Name)]
+public sealed class WebSocketSpecs(E2EFixture fixture) : WebSocket(fixture);
+
+/// <summary>The same, with the host's store a Redis Cluster.</summary>
+[Collection(EndToEnd.Name)]
+public sealed class WebSocketOnRedisClusterSpecs(RedisClusterE2EFixture fixture) : WebSocket(fixture), IClassFixture<RedisClusterE2EFixture>;

@@ -96,13 +96,10 @@ public sealed class RecordJanitorActor : ReceiveActor, IWithTimers
         _sweepAgain = false;
         var live = _cluster.State.Members.Select(m => m.UniqueAddress).Concat(_up)
             .Where(node => !_removed.Contains(node)).Select(node => node.ToString()).ToHashSet();
-        OrphanedGroups(live).PipeTo(Self,
+        _store.OrphanedRecordGroups(live).PipeTo(Self,
             success: groups => new Swept(groups, null),
             failure: ex => new Swept([], ex.GetType().Name));
     }
-
-    private async Task<IReadOnlyCollection<string>> OrphanedGroups(IReadOnlySet<string> liveNodes) =>
-        (await _store.PendingRecordNodes()).Where(r => !liveNodes.Contains(r.Node)).Select(r => r.GroupId).ToHashSet();
 
     private sealed record Swept(IReadOnlyCollection<string> Groups, string? Failure) : ILocalOnly;
 

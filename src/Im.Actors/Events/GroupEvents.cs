@@ -143,7 +143,9 @@ public static class EventEnvelope
     /// <summary>The event's JSON, without the envelope: what a script prefixes with the numbers it takes.</summary>
     public static string Body(GroupEvent groupEvent) => JsonSerializer.Serialize(groupEvent, ImJson.Options);
 
-    public static string Body(UserEvent userEvent) => JsonSerializer.Serialize(userEvent, ImJson.Options);
+    /// <summary>A user's event with its header (id 0, the group's <c>seq</c> when it happened).</summary>
+    public static string Payload(UserEvent userEvent) =>
+        string.Create(CultureInfo.InvariantCulture, $"0 {userEvent.Seq} {JsonSerializer.Serialize(userEvent, ImJson.Options)}");
 
     /// <summary>A whole payload, for an event whose <c>seq</c> is known before the store's step.</summary>
     public static string Payload(GroupEvent groupEvent) =>

@@ -93,7 +93,7 @@ public sealed partial class GroupActor
                 case AiCallResult.Answered answer:
                     var reply = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, answer.Content, recipients, null,
                         new AiRecordChange.Complete(open.RecordId, open.UserMessageId, answer.DurationMs, open.Attempt));
-                    var appended = await _store.AppendMessage(reply);
+                    var appended = await _store.AppendMessage(await WithIds(reply));
                     return new WriteResult(null, () =>
                     {
                         if (appended.Error is null) _settings.Metrics.MessageStored(MessageTypes.AiReply);
@@ -133,7 +133,7 @@ public sealed partial class GroupActor
     private void StopReply(StopAiReply command)
     {
         var replyTo = Sender;
-        _store.GetStoredRecord(command.RecordId).PipeTo(Self,
+        _store.GetStoredRecord(_groupId, command.RecordId).PipeTo(Self,
             success: stored => new StopChecked(command, replyTo, stored),
             failure: ex => new StopCheckFailed(command, replyTo, ex));
     }
@@ -174,7 +174,7 @@ public sealed partial class GroupActor
         var state = _state;
         RunWrite(command, async () =>
         {
-            var stored = await _store.GetStoredRecord(command.RecordId);
+            var stored = await _store.GetStoredRecord(_groupId, command.RecordId);
             if (state.DecideRetry(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
             var record = stored!.Record;
             var attempt = await _store.ReopenRecord(_groupId, record.RecordId, record.UserMessageId, record.ContextToSeq ?? 0, _settings.Node,
@@ -198,14 +198,14 @@ public sealed partial class GroupActor
         var state = _state;
         RunWrite(command, async () =>
         {
-            var stored = await _store.GetStoredRecord(command.RecordId);
+            var stored = await _store.GetStoredRecord(_groupId, command.RecordId);
             if (state.DecideReview(stored, command.Caller) is { } refused) return new WriteResult(Outcome<MessageResponse>.Fail(refused));
             var draft = stored!.Draft!;
             var content = command.Content ?? draft.Content;
             var reply = new NewMessage(_groupId, _settings.AssistantUserId, MessageTypes.AiReply, content, state.Recipients(), null,
                 new AiRecordChange.Complete(draft.RecordId, draft.UserMessageId, stored.Record.DurationMs ?? 0, stored.Record.Attempts,
                     command.Caller.UserId ?? "", Edited: content != draft.Content));
-            var appended = await _store.AppendMessage(reply);
+            var appended = await _store.AppendMessage(await WithIds(reply));
             if (appended.Error is not null) return new WriteResult(Outcome<MessageResponse>.Fail(Errors.InvalidState("the draft is no longer pending")));
             return new WriteResult(Outcome<MessageResponse>.Ok(appended.Value!.Message),
                 () => _settings.Metrics.MessageStored(MessageTypes.AiReply));
@@ -218,7 +218,7 @@ public sealed partial class GroupActor
         var state = _state;
         RunWrite(command, async () =>
         {
-            var stored = await _store.GetStoredRecord(command.RecordId);
+            var stored = await _store.GetStoredRecord(_groupId, command.RecordId);
             if (state.DecideReview(stored, command.Caller) is { } refused) return new WriteResult(Outcome<AiInteractionResponse>.Fail(refused));
             var record = stored!.Record;
             if (!await _store.RejectDraft(_groupId, record.RecordId, record.UserMessageId, record.ContextToSeq ?? 0, command.Caller.UserId ?? "",
@@ -231,7 +231,7 @@ public sealed partial class GroupActor
     /// <summary>A pending draft's text: for the group's doctors and admins, never a patient. A read: no write waits for it.</summary>
     private async Task<Outcome<AiDraftResponse>> DraftFor(GetDraft command, GroupState state)
     {
-        var stored = await _store.GetStoredRecord(command.RecordId);
+        var stored = await _store.GetStoredRecord(_groupId, command.RecordId);
         return state.DecideReview(stored, command.Caller) is { } refused ? refused : stored!.Draft!;
     }
 

@@ -36,6 +36,9 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
     private readonly GroupActorSettings _settings;
     private GroupState _state;
     private DateTimeOffset? _pauseInFlight;
+    // This writer's blocks of the spec's integer ids: taken in the order it decides, so they increase with seq.
+    private readonly IdBlock _messageIds;
+    private readonly IdBlock _recordIds;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -47,6 +50,8 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
         _aiEndpoint = aiEndpoint;
         _settings = settings;
         _state = GroupState.Absent(groupId);
+        _messageIds = store.NewMessageIds();
+        _recordIds = store.NewRecordIds();
         Loading();
     }
 
@@ -89,7 +94,8 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
         // A plain message's append runs beside others (see Send); everything else waits for them, so it
         // is decided against the state they leave.
         ReceivePipelinedWrites(mayRunBeside: message =>
-            message is SendMessage { MsgType: not MessageTypes.Image } or ReceiveTimeout or GetDraft);
+            message is SendMessage { MsgType: not MessageTypes.Image } && _messageIds.HasIds && _recordIds.HasIds
+            || message is ReceiveTimeout or GetDraft);
         Receive<CreateGroup>(Create);
         Receive<AddMember>(Add);
         Receive<RemoveMember>(Remove);
@@ -193,16 +199,46 @@ public sealed partial class GroupActor : SingleWriterActor, IWithTimers
                 {
                     if (await _store.GetMedia(command.Content) is not { } uploaded || uploaded.GroupId != _groupId)
                         return new WriteResult(Outcome<SentMessage>.Fail(Errors.NotGroupMedia));
-                    return Appended(accept, await _store.AppendMessage(image with { Media = uploaded.Info }));
+                    return Appended(accept, await _store.AppendMessage(await WithIds(image with { Media = uploaded.Info })));
                 });
+                return;
+            case SendDecision.Accept accept when !_messageIds.HasIds || !_recordIds.HasIds:
+                // No pipelined write is in flight (see Active): this one waits for its ids alone.
+                var waiting = NewMessageOf(command, accept);
+                RunWrite(command, async () => Appended(accept, await _store.AppendMessage(await WithIds(waiting))));
                 return;
             case SendDecision.Accept accept:
                 if (accept.PausesAiUntil is { } pause && !(_pauseInFlight >= pause)) _pauseInFlight = pause;
                 // AppendMessage sends its script before its first await, so the appends reach the store in this order.
-                var message = NewMessageOf(command, accept);
+                var message = WithIdsAtHand(NewMessageOf(command, accept));
                 RunPipelined(command, async () => Appended(accept, await _store.AppendMessage(message)));
                 return;
         }
+    }
+
+    /// <summary>The message with its ids, which the blocks have now (<see cref="IdBlock.HasIds"/> said so on this thread).</summary>
+    private NewMessage WithIdsAtHand(NewMessage message)
+    {
+        if (!_messageIds.TryTake(out var id)) throw new InvalidOperationException("the message id block ran out on the writer's own thread");
+        var recordNumber = 0L;
+        if (message.Ai is AiRecordChange.Open && !_recordIds.TryTake(out recordNumber))
+            throw new InvalidOperationException("the record id block ran out on the writer's own thread");
+        return message with { Id = id, RecordNumber = recordNumber };
+    }
+
+    /// <summary>
+    /// The message with its ids, waiting for a block when none is left: only in an exclusive write. Blocks
+    /// are reserved by the first message a writer stores, not when it starts, so a refused command leaves
+    /// the store as it was; the record block then too, so that the messages after it can be pipelined.
+    /// </summary>
+    private async Task<NewMessage> WithIds(NewMessage message)
+    {
+        _recordIds.Warm();
+        return message with
+        {
+            Id = await _messageIds.Take(),
+            RecordNumber = message.Ai is AiRecordChange.Open ? await _recordIds.Take() : 0,
+        };
     }
 
     private NewMessage NewMessageOf(SendMessage command, SendDecision.Accept accept)

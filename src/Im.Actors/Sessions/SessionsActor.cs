@@ -198,7 +198,7 @@ public sealed class SessionsActor : ReceiveActor, IWithTimers
         var name = subscription.Name;
         var self = Self;
         // Completes once the server has confirmed the subscription: what is published after it is read.
-        _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(name)).PipeTo(Self,
+        _redis.GetSubscriber().SubscribeAsync(_keys.Channel(name)).PipeTo(Self,
             success: queue =>
             {
                 queue.OnMessage(message => self.Tell(new Published(name, generation, (string)message.Message!)));

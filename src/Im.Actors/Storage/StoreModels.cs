@@ -24,6 +24,12 @@ public sealed record NewMessage(
     MediaInfo? Media = null,
     DateTimeOffset? PausesAiUntil = null)
 {
+    /// <summary>The spec's integer id, from the writer's id block (<see cref="IdBlock"/>).</summary>
+    public long Id { get; init; }
+
+    /// <summary>The opened AI record's integer id, from the writer's record id block; only for <see cref="AiRecordChange.Open"/>.</summary>
+    public long RecordNumber { get; init; }
+
     public override string ToString() =>
         $"NewMessage {{ GroupId = {GroupId}, FromUserId = {FromUserId}, MsgType = {MsgType}, Content = {Redact.Text(Content)}, Ai = {Ai} }}";
 }

@@ -35,7 +35,7 @@ public static class HostSetup
 
         var (redis, storeInfo) = await ConnectStore(builder, config.GetConnectionString("Redis"), im);
         builder.Services.AddSingleton(storeInfo);
-        var store = new ImStore(redis, new StoreKeys(redisOptions.KeyPrefix), TimeProvider.System);
+        var store = new ImStore(redis, StoreKeys.For(redis, redisOptions.KeyPrefix), TimeProvider.System);
         var aiEndpoint = new AiEndpointResolver(ai);
         builder.Services.AddSingleton(redis).AddSingleton(store).AddSingleton(aiEndpoint);
         builder.Services.AddHostedService<AiEndpointResolver.AddressBinder>();
@@ -106,8 +106,8 @@ public static class HostSetup
     }
 
     /// <summary>
-    /// What the node does to the store once, before it serves: the AI assistant's user and the users'
-    /// group indexes (<see cref="StoreMaintenance"/>). A store that cannot be reached is waited for
+    /// What the node does to the store once, before it serves: a store of the previous key layout moved
+    /// to this one, and the AI assistant's user (<see cref="StoreMaintenance"/>). A store that cannot be reached is waited for
     /// (requests answer 503 until it is back); one that refuses gets one log line, and false: the host
     /// exits with <see cref="StoreRefusal.ExitCode"/>.
     /// </summary>
@@ -116,7 +116,10 @@ public static class HostSetup
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Im.Host.Startup");
         try
         {
-            await StoreMaintenance.Run(app.Services.GetRequiredService<ImStore>(), app.Services.GetRequiredService<AiSettings>());
+            var moved = await StoreMaintenance.Run(app.Services.GetRequiredService<ImStore>(), app.Services.GetRequiredService<AiSettings>());
+            if (moved.Count > 0)
+                logger.LogWarning("Moved the store {Store} to the cluster key layout (layout {Layout}): {Moved}",
+                    app.Services.GetRequiredService<StoreInfo>(), KeyLayoutMigration.CurrentLayout, KeyLayoutMigration.Describe(moved));
             return true;
         }
         catch (Exception ex) when (StoreRefusal.Answer(ex) is { } answer)

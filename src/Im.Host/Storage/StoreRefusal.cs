@@ -33,7 +33,7 @@ public static class StoreRefusal
 
     /// <summary>What an operator can do about it, where the answer says.</summary>
     public static string Hint(string answer) =>
-        answer.Contains("slot", StringComparison.OrdinalIgnoreCase) || answer.Contains("cluster", StringComparison.OrdinalIgnoreCase)
-            ? "ImAkka's store runs on one Redis or Garnet; a Redis Cluster is not supported yet (README, Going to production)."
-            : "Check ConnectionStrings__Redis: the address, the password, and that it is a Redis 7 or Garnet.";
+        answer.Contains("unknown command", StringComparison.OrdinalIgnoreCase)
+            ? "ImAkka needs Lua scripts (EVAL, EVALSHA) and pub/sub: a Redis 7, a Redis Cluster or Garnet with scripting on."
+            : "Check ConnectionStrings__Redis: the address, the password, and that it is a Redis 7 (one server or a Cluster) or Garnet.";
 }

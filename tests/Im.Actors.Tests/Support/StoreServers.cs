@@ -37,7 +37,7 @@ public abstract class StoreServer : IAsyncLifetime
     public ImStore NewStore(TimeProvider? clock = null) => NewStore(Redis, UniquePrefix(), clock);
 
     public static ImStore NewStore(IConnectionMultiplexer redis, string prefix, TimeProvider? clock = null) =>
-        new(redis, new StoreKeys(prefix), clock ?? TimeProvider.System);
+        new(redis, StoreKeys.For(redis, prefix), clock ?? TimeProvider.System);
 
     public static string UniquePrefix() => $"t{Guid.NewGuid():N}:";
 
@@ -89,6 +89,24 @@ public sealed class RedisStoreServer : StoreServer
     protected override async Task Cleanup()
     {
         if (_server is not null) await _server.DisposeAsync();
+    }
+}
+
+/// <summary>A Redis Cluster of three masters (Debian's redis-server), which a store reaches through any of them.</summary>
+public sealed class RedisClusterStoreServer : StoreServer
+{
+    private RedisCluster? _cluster;
+
+    public override string ConnectionString => _cluster!.ConnectionString;
+
+    protected override async Task StartServer() => _cluster ??= await RedisCluster.Start();
+
+    // A restart of a whole cluster is not what these specs check; the cluster stops with the class.
+    protected override Task StopServer() => Task.CompletedTask;
+
+    protected override async Task Cleanup()
+    {
+        if (_cluster is not null) await _cluster.DisposeAsync();
     }
 }
 
