@@ -159,6 +159,8 @@ public sealed partial class GroupActorSpecs : Akka.TestKit.Xunit2.TestKit, IClas
         Ok(await Ask(group, new SendMessage(_groupId, "patient", "我头疼", "c-1")));
         var forward = await _aiPipeline.ExpectMsgAsync<AiPipeline.Call>();
         await Answer(group, forward, "请多休息");
+        // The reply is counted on the writer's thread once its append has answered, a moment after the record reads closed.
+        await Eventually.True(() => _metrics.MessagesStored(MessageTypes.AiReply) > 0, AskTimeout, "the reply to be counted");
 
         Assert.Equal((1, 0, 1), (_metrics.MessagesStored(MessageTypes.Text), _metrics.MessagesStored(MessageTypes.Image),
             _metrics.MessagesStored(MessageTypes.AiReply)));
