@@ -308,12 +308,20 @@ public sealed class ImStore
     private IEnumerable<Task> IndexOpenedRecord(string recordId, string groupId, string node) =>
     [
         Db.StringSetAsync(_keys.RecordGroup(recordId), groupId),
-        _recordNodes.GetOrAdd(node, n => Db.SetAddAsync(_keys.RecordNodes, n)),
+        ListRecordNode(node),
         Db.HashSetAsync(_keys.NodeRecords(node), recordId, groupId),
     ];
 
-    // The nodes this process has listed in records:nodes: each is listed once, not once per call.
-    private readonly ConcurrentDictionary<string, Task<bool>> _recordNodes = new();
+    // The nodes this process has listed in records:nodes: each is listed once it succeeded, not once per call;
+    // a listing that failed (the store was away) is tried again by the next call.
+    private readonly ConcurrentDictionary<string, bool> _listedRecordNodes = new();
+
+    private async Task ListRecordNode(string node)
+    {
+        if (_listedRecordNodes.ContainsKey(node)) return;
+        await Db.SetAddAsync(_keys.RecordNodes, node);
+        _listedRecordNodes.TryAdd(node, true);
+    }
 
     private Task ForgetOpenedRecord(string recordId, string node) =>
         Task.WhenAll(Db.KeyDeleteAsync(_keys.RecordGroup(recordId)), Db.HashDeleteAsync(_keys.NodeRecords(node), recordId));
