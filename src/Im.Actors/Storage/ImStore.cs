@@ -246,8 +246,10 @@ public sealed class ImStore
 
         // The lookups by id live in the ids' own slots, so they cannot be in the script's step: they are sent first, and one
         // that names no stored message or record (the step failed or was a repeat) reads as not found.
-        var indexes = new List<Task> { Db.StringSetAsync(_keys.MessageGroup(messageId), groupId) };
-        if (open is not null) indexes.AddRange(IndexOpenedRecord(recordId, groupId, open.Node));
+        IReadOnlyList<Task> WriteIndexes() => open is null
+            ? [Db.StringSetAsync(_keys.MessageGroup(messageId), groupId)]
+            : [Db.StringSetAsync(_keys.MessageGroup(messageId), groupId), .. IndexOpenedRecord(recordId, groupId, open.Node)];
+        var indexes = WriteIndexes();
 
         var append = Db.ScriptEvaluateAsync(_scripts.AppendMessage, new
         {
@@ -270,9 +272,7 @@ public sealed class ImStore
             paused_until = message.PausesAiUntil is { } pauseEnd ? Number(pauseEnd.ToUnixTimeMilliseconds()) : "",
         });
         var result = (RedisResult[])(await append)!;
-        await WriteAgainIfFailed(indexes, () => open is null
-            ? [Db.StringSetAsync(_keys.MessageGroup(messageId), groupId)]
-            : [Db.StringSetAsync(_keys.MessageGroup(messageId), groupId), .. IndexOpenedRecord(recordId, groupId, open.Node)]);
+        await WriteAgainIfFailed(indexes, WriteIndexes);
         if ((long)result[0] < 0)
         {
             // Nothing was stored under the ids taken here (a repeat, a conflict, a late reply): their lookups go.
